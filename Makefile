@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything is installed here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KEYCLOAK_VERSION ?= 26.5.6
+export KEYCLOAK_VERSION
+
+.PHONY: venv keycloak keycloak-stop bootstrap run test lint unit integration conformance bench clean
+
+$(BIN)/connector: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/connector
+
+keycloak:
+	@deploy/keycloak.sh start
+
+keycloak-stop:
+	@deploy/keycloak.sh stop
+
+bootstrap: venv keycloak
+	$(BIN)/connector bootstrap
+
+run: bootstrap
+	@echo
+	@echo "Register an étude and get a token:"
+	@echo "  $(BIN)/connector etude add 75001 --name 'Etude Exemple'"
+	@echo "  $(BIN)/connector token create --etude 75001"
+	@echo "Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8080/scim/v2/Users"
+	@echo
+	$(BIN)/connector serve
+
+lint: venv
+	$(BIN)/ruff check connector tests bench
+	$(BIN)/mypy connector
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+# Starts Keycloak when none is up, and stops it afterwards only if this run started it.
+integration: venv
+	@if deploy/keycloak.sh status >/dev/null 2>&1; then started=0; else started=1; \
+	  deploy/keycloak.sh start || exit 1; fi; \
+	$(BIN)/python -m pytest -q tests/integration; rc=$$?; \
+	if [ $$started = 1 ]; then deploy/keycloak.sh stop; fi; exit $$rc
+
+test: lint unit integration
+
+bench: venv keycloak
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""The `connector` command: serve, bootstrap, études, tokens, expiry and reconciliation."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from connector.keycloak.bootstrap import bootstrap as run_bootstrap
+from connector.keycloak.etudes import EtudeDirectory
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError, connect
+from connector.mappings import MappingError, get_mappings
+from connector.scim.errors import ScimError
+from connector.settings import Settings
+
+
+class Context:
+    """What every sub-command needs, built once from the environment."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+        try:
+            self.mappings = get_mappings(self.settings.mappings_dir or None)
+        except MappingError as exc:
+            raise click.ClickException(str(exc)) from exc
+        self._gw: Gateway | None = None
+
+    @property
+    def gw(self) -> Gateway:
+        if self._gw is None:
+            self._gw = Gateway(self.settings)
+        return self._gw
+
+    def admin_gw(self) -> Gateway:
+        """A gateway signed in as the Keycloak administrator (bootstrap creates realms)."""
+        return Gateway(self.settings, connect(self.settings, as_admin=True))
+
+    def directory(self) -> EtudeDirectory:
+        return EtudeDirectory(self.gw, self.settings.token_cache_seconds)
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+def cli() -> None:
+    """Provision étude staff from SCIM 2.0 into Keycloak for Mars and V3."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (CONNECTOR_HOST).")
+@click.option("--port", default=None, type=int, help="Port (CONNECTOR_PORT).")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """Serve SCIM 2.0 at /scim/v2 with a production WSGI server."""
+    from waitress import serve as waitress_serve
+
+    from connector.web.app import create_app
+
+    app = create_app(ctx.settings)
+    host = host or ctx.settings.host
+    port = port or ctx.settings.port
+    click.echo(f"connector: serving SCIM 2.0 at http://{host}:{port}/scim/v2 "
+               f"(realm {ctx.settings.realm} on {ctx.settings.keycloak_url})")
+    waitress_serve(app, host=host, port=port, threads=ctx.settings.threads, ident="connector")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@pass_ctx
+def bootstrap(ctx: Context, dry_run: bool) -> None:
+    """Make the realm match mappings/: realm, clients, roles, groups, policy, service account."""
+    actions = run_bootstrap(ctx.admin_gw(), ctx.settings, ctx.mappings, dry_run=dry_run)
+    realm = ctx.settings.realm
+    if not actions:
+        click.echo(f"bootstrap: realm {realm} already matches mappings/; nothing to change.")
+        return
+    for action in actions:
+        click.echo(f"  {action}")
+    verb = "would make" if dry_run else "made"
+    click.echo(f"bootstrap: {verb} {len(actions)} change(s) to realm {realm}"
+               + (" (dry run: nothing changed)." if dry_run else "."))
+
+
+@cli.group()
+def etude() -> None:
+    """Register and list études (R11)."""
+
+
+@etude.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The étude's name, as on the signed form.")
+@pass_ctx
+def etude_add(ctx: Context, code: str, name: str) -> None:
+    """Register an étude, so that its users can be granted access (R11)."""
+    try:
+        created, _ = ctx.directory().add(code, name)
+    except (ValueError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"étude {code}: {'registered' if created else 'already registered'} "
+               f"(group /etudes/{code})")
+
+
+@etude.command("list")
+@pass_ctx
+def etude_list(ctx: Context) -> None:
+    """List the registered études."""
+    for group in ctx.directory().list():
+        attrs: dict[str, Any] = group.get("attributes") or {}
+        click.echo(f"{group['name']}\t{(attrs.get('etudeName') or [''])[0]}")
+
+
+@cli.group()
+def token() -> None:
+    """Issue and revoke bearer tokens (stored in Keycloak as hashes only)."""
+
+
+@token.command("create")
+@click.option("--etude", "etude_code", default=None, help="Étude code the token acts for.")
+@click.option("--admin", is_flag=True, help="A token that sees every étude.")
+@pass_ctx
+def token_create(ctx: Context, etude_code: str | None, admin: bool) -> None:
+    """Print a new bearer token alone on the last line (shown once, stored as a hash)."""
+    if bool(etude_code) == admin:
+        raise click.UsageError("give exactly one of --etude CODE or --admin")
+    try:
+        token_id, value = ctx.directory().create_token(None if admin else etude_code)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    scope = "admin" if admin else f"étude {etude_code}"
+    click.echo(f"token {token_id} for {scope}; keep it secret, it is shown only once:")
+    click.echo(value)
+
+
+@token.command("revoke")
+@click.argument("token_or_id")
+@click.option("--etude", "etude_code", default=None,
+              help="The étude of the token id (omit for an admin token id).")
+@pass_ctx
+def token_revoke(ctx: Context, token_or_id: str, etude_code: str | None) -> None:
+    """End a token, given the token itself or its id."""
+    if not ctx.directory().revoke_token(token_or_id, etude_code):
+        raise click.ClickException("no such token")
+    click.echo("token revoked")
+
+
+@token.command("list")
+@click.option("--etude", "etude_code", default=None)
+@pass_ctx
+def token_list(ctx: Context, etude_code: str | None) -> None:
+    """List token ids and creation times (never the tokens)."""
+    for token_id, created in ctx.directory().list_tokens(etude_code):
+        click.echo(f"{token_id}\t{created}")
+
+
+def main() -> None:
+    """Run the CLI, turning Keycloak failures into one clear line and exit code 1."""
+    try:
+        cli(standalone_mode=True)
+    except (ScimError, KeycloakHTTPError) as exc:
+        click.echo(f"connector: {getattr(exc, 'detail', exc)}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

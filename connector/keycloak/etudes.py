@@ -1,0 +1,192 @@
+"""Études as groups /etudes/<code>, and the hashes of their bearer tokens (R11, R13)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.keycloak.bootstrap import ETUDES_ROOT
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+TOKEN_ATTR = "connectorTokens"  # values "<id>:<sha256 hex>:<created ISO>"
+ADMIN_SCOPE = "admin"
+PREFIX = "cnx"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: an étude (sees only its people) or an administrator (sees all)."""
+
+    token_id: str
+    etude: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.etude is None
+
+    def label(self) -> str:
+        """Name the caller in audit lines without revealing the token."""
+        return f"admin:{self.token_id}" if self.is_admin else f"etude:{self.etude}:{self.token_id}"
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a high-entropy token secret (SHA-256 suffices: it is never guessable)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_token(token: str) -> tuple[str, str, str] | None:
+    """Split `cnx.<scope>.<id>.<secret>` into scope, id and secret."""
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != PREFIX or not all(parts[1:]):
+        return None
+    return parts[1], parts[2], parts[3]
+
+
+class EtudeDirectory:
+    """Register études and issue, check and revoke their tokens, all stored in Keycloak."""
+
+    def __init__(self, gw: Gateway, cache_seconds: int = 10) -> None:
+        self.gw = gw
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}
+
+    # -- groups -----------------------------------------------------------------------------
+    def group(self, code: str | None = None) -> dict[str, Any] | None:
+        """Return the group of an étude (or the /etudes root), or None if not registered."""
+        path = f"{ETUDES_ROOT}/{code}" if code else ETUDES_ROOT
+        try:
+            found = self.gw.get(self.gw.path("/group-by-path/{p}", p=path))
+        except KeycloakHTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, dict) else None
+
+    def group_id(self, code: str) -> str | None:
+        """Return the Keycloak id of an étude's group, cached (ids never change)."""
+        if code not in self._ids:
+            group = self.group(code)
+            if group is None:
+                return None
+            self._ids[code] = str(group["id"])
+        return self._ids[code]
+
+    def add(self, code: str, name: str) -> tuple[bool, dict[str, Any]]:
+        """Register an étude (R11); return (created, group). Idempotent on the same code."""
+        if not CODE_RE.match(code):
+            raise ValueError("an étude code is 1–32 letters, digits, '-' or '_'")
+        existing = self.group(code)
+        if existing is not None:
+            return False, existing
+        root = self.group()
+        if root is None:
+            raise LookupError("the realm has no /etudes group: run `connector bootstrap` first")
+        attrs = {"etudeName": [name], "registeredOn": [datetime.now(UTC).date().isoformat()]}
+        self.gw.request("POST", self.gw.path("/groups/{g}/children", g=root["id"]),
+                        body={"name": code, "attributes": attrs})
+        created = self.group(code)
+        assert created is not None
+        return True, created
+
+    def list(self) -> list[dict[str, Any]]:
+        """Return the registered études (code, name), paging past Keycloak's defaults."""
+        root = self.group()
+        if root is None:
+            return []
+        out: list[dict[str, Any]] = []
+        first = 0
+        while True:
+            page = self.gw.get(self.gw.path("/groups/{g}/children", g=root["id"]),
+                               first=first, max=500, briefRepresentation="false")
+            out += page
+            if len(page) < 500:
+                return out
+            first += 500
+
+    # -- tokens -----------------------------------------------------------------------------
+    def _holder(self, scope: str) -> dict[str, Any] | None:
+        return self.group() if scope == ADMIN_SCOPE else self.group(scope)
+
+    def create_token(self, etude: str | None) -> tuple[str, str]:
+        """Issue a token for an étude (or admin when None); return (token id, bearer token)."""
+        scope = etude or ADMIN_SCOPE
+        holder = self._holder(scope)
+        if holder is None:
+            raise LookupError(f"étude {etude} is not registered: `connector etude add` first"
+                              if etude else "run `connector bootstrap` first")
+        token_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        attrs = holder.get("attributes") or {}
+        attrs.setdefault(TOKEN_ATTR, []).append(f"{token_id}:{hash_secret(secret)}:{stamp}")
+        self._put_attributes(holder, attrs)
+        return token_id, f"{PREFIX}.{scope}.{token_id}.{secret}"
+
+    def revoke_token(self, token_or_id: str, etude: str | None = None) -> bool:
+        """End a token, given the token itself or its id (with its étude, or admin)."""
+        parsed = parse_token(token_or_id)
+        scope, token_id = (parsed[0], parsed[1]) if parsed else (etude or ADMIN_SCOPE,
+                                                                 token_or_id)
+        holder = self._holder(scope)
+        if holder is None:
+            return False
+        attrs = holder.get("attributes") or {}
+        kept = [v for v in attrs.get(TOKEN_ATTR, []) if v.split(":", 1)[0] != token_id]
+        if len(kept) == len(attrs.get(TOKEN_ATTR, [])):
+            return False
+        attrs[TOKEN_ATTR] = kept
+        self._put_attributes(holder, attrs)
+        with self._lock:
+            self._cache.clear()
+        return True
+
+    def list_tokens(self, etude: str | None) -> list[tuple[str, str]]:
+        """Return (token id, created) of an étude's tokens, or the admin ones."""
+        holder = self._holder(etude or ADMIN_SCOPE) or {}
+        values = (holder.get("attributes") or {}).get(TOKEN_ATTR, [])
+        return [(v.split(":")[0], v.split(":", 2)[2]) for v in values]
+
+    def _put_attributes(self, group: dict[str, Any], attrs: dict[str, list[str]]) -> None:
+        rep = {"name": group["name"], "attributes": attrs}
+        self.gw.request("PUT", self.gw.path("/groups/{g}", g=group["id"]), body=rep)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """Check a bearer token against the stored hashes (cached briefly per process)."""
+        now = time.monotonic()
+        key = hash_secret(token)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and now - hit[0] < self.cache_seconds:
+                return hit[1]
+        principal = self._check(token)
+        with self._lock:
+            if len(self._cache) > 10000:
+                self._cache.clear()
+            self._cache[key] = (now, principal)
+        return principal
+
+    def _check(self, token: str) -> Principal | None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        scope, token_id, secret = parsed
+        if scope != ADMIN_SCOPE and not CODE_RE.match(scope):
+            return None
+        holder = self._holder(scope)
+        if holder is None:  # R11: a token for an unknown étude is refused
+            return None
+        digest = hash_secret(secret)
+        for value in (holder.get("attributes") or {}).get(TOKEN_ATTR, []):
+            tid, stored = value.split(":")[:2]
+            if tid == token_id and hmac.compare_digest(stored, digest):
+                return Principal(token_id, None if scope == ADMIN_SCOPE else scope)
+        return None

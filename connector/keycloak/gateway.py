@@ -1,0 +1,141 @@
+"""The one door to the Keycloak Admin REST API: python-keycloak's connection, counted calls."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+from urllib.parse import quote
+
+from keycloak import KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+
+from connector.scim.errors import Unavailable
+from connector.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KeycloakHTTPError(Exception):
+    """Keycloak answered with an unexpected status; carries the parsed error message."""
+
+    def __init__(self, status: int, message: str, method: str, path: str) -> None:
+        super().__init__(f"{method} {path}: {status} {message}")
+        self.status = status
+        self.message = message
+
+
+def _message(body: bytes) -> str:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return body[:200].decode("utf-8", "replace")
+    if isinstance(data, dict):
+        return str(data.get("errorMessage") or data.get("error_description")
+                   or data.get("error") or data)
+    return str(data)
+
+
+def connect(settings: Settings, *, as_admin: bool | None = None) -> KeycloakOpenIDConnection:
+    """Open a python-keycloak connection: the service account if a secret is set, else admin."""
+    use_admin = as_admin if as_admin is not None else not settings.client_secret
+    common: dict[str, Any] = {"server_url": settings.keycloak_url,
+                              "timeout": settings.keycloak_timeout,
+                              # No transparent POST retry: a retried create may answer 409
+                              # after it succeeded. Callers see the failure and decide.
+                              "max_retries": 0, "pool_maxsize": max(settings.threads, 10)}
+    if use_admin:
+        return KeycloakOpenIDConnection(username=settings.admin_user,
+                                        password=settings.admin_password,
+                                        realm_name=settings.admin_realm, client_id="admin-cli",
+                                        **common)
+    return KeycloakOpenIDConnection(client_id=settings.client_id,
+                                    client_secret_key=settings.client_secret,
+                                    realm_name=settings.realm, grant_type="client_credentials",
+                                    **common)
+
+
+class Gateway:
+    """Send Admin API requests for one realm; every call is counted (see tests/bench)."""
+
+    def __init__(self, settings: Settings, connection: KeycloakOpenIDConnection | None = None,
+                 realm: str | None = None) -> None:
+        self.settings = settings
+        self.realm = realm or settings.realm
+        self._connection = connection
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    @property
+    def connection(self) -> KeycloakOpenIDConnection:
+        """Connect lazily, so that the app starts even while Keycloak is down."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = connect(self.settings)
+            return self._connection
+
+    def path(self, template: str, **parts: str) -> str:
+        """Build an admin path under the realm, escaping each part."""
+        escaped = {k: quote(str(v), safe="") for k, v in parts.items()}
+        return f"admin/realms/{quote(self.realm, safe='')}" + template.format(**escaped)
+
+    def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
+        """Send one request and return the raw response; map outages to 503."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        data = json.dumps(body) if body is not None else ""
+        self.calls += 1
+        try:
+            conn = self.connection
+            if conn.token is None:
+                conn.get_token()
+            if method == "GET":
+                resp = conn.raw_get(path, **params)
+            else:
+                sender = {"POST": conn.raw_post, "PUT": conn.raw_put,
+                          "DELETE": conn.raw_delete}[method]
+                resp = sender(path, data=data, **params)
+        except KeycloakConnectionError as exc:
+            self._reset()
+            raise _unavailable() from exc
+        except KeycloakError as exc:
+            self._reset()
+            code = getattr(exc, "response_code", None) or 0
+            if code in (0, 502, 503, 504):
+                raise _unavailable() from exc
+            raise KeycloakHTTPError(code, str(exc), method, path) from exc
+        if resp.status_code in (502, 503, 504):
+            raise _unavailable()
+        if resp.status_code not in ok:
+            raise KeycloakHTTPError(resp.status_code, _message(resp.content), method, path)
+        return resp
+
+    def _reset(self) -> None:
+        with self._lock:
+            self._connection = None
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
+        """Send one request and return its parsed JSON body (None when empty)."""
+        resp = self.send(method, path, params=params, body=body, ok=ok)
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return resp.text
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET and parse."""
+        return self.request("GET", path, params=params)
+
+    def created_id(self, path: str, body: Any) -> str:
+        """POST a representation and return the new id from the Location header."""
+        resp = self.send("POST", path, body=body, ok=(201,))
+        return str(resp.headers.get("Location", "")).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable("Keycloak cannot be reached; retry later.",
+                       detail_fr="Keycloak est injoignable ; réessayez plus tard.")

@@ -1,0 +1,191 @@
+"""The attribute definitions the connector serves, in RFC 7643 §7 form (data, not code)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ETUDE_USER = "urn:iqera:params:scim:schemas:extension:etude:2.0:User"
+ETUDE_GROUP = "urn:iqera:params:scim:schemas:extension:etude:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+
+PROFILES = ("accueil", "gestionnaire_amiable", "gestionnaire_judiciaire", "back_office",
+            "comptable", "superviseur", "huissier")
+PLATFORMS = ("mars", "v3")
+ACCESS_STATUSES = ("granted", "pending", "expired", "revoked")
+
+
+def attr(name: str, type_: str = "string", *, multi: bool = False, required: bool = False,
+         case_exact: bool = False, mutability: str = "readWrite", returned: str = "default",
+         uniqueness: str = "none", canonical: tuple[str, ...] | None = None,
+         sub: list[dict[str, Any]] | None = None, description: str = "",
+         refs: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Build one RFC 7643 §7 attribute definition."""
+    out: dict[str, Any] = {
+        "name": name, "type": type_, "multiValued": multi, "description": description or name,
+        "required": required, "caseExact": case_exact, "mutability": mutability,
+        "returned": returned, "uniqueness": uniqueness,
+    }
+    if canonical:
+        out["canonicalValues"] = list(canonical)
+    if sub is not None:
+        out["subAttributes"] = sub
+    if refs:
+        out["referenceTypes"] = list(refs)
+    return out
+
+
+def _multi_sub(types: tuple[str, ...], value_desc: str) -> list[dict[str, Any]]:
+    return [
+        attr("value", description=value_desc),
+        attr("display", description="A human-readable name, for display only."),
+        attr("type", canonical=types, description="A label indicating the attribute's function."),
+        attr("primary", "boolean", description="The primary or preferred value."),
+    ]
+
+
+USER_ATTRIBUTES: list[dict[str, Any]] = [
+    attr("userName", required=True, uniqueness="server",
+         description="Unique identifier for the user, used to sign in."),
+    attr("name", "complex", sub=[
+        attr("formatted"), attr("familyName", description="Surname, without accents (R1)."),
+        attr("givenName", description="First name, without accents (R1)."),
+        attr("middleName"), attr("honorificPrefix"), attr("honorificSuffix"),
+    ], description="The components of the user's name."),
+    attr("displayName", description="Name for display, derived from the name when absent (R1)."),
+    attr("nickName"),
+    attr("title", description="Job title (poste occupé)."),
+    attr("userType"),
+    attr("preferredLanguage"),
+    attr("locale"),
+    attr("timezone"),
+    attr("active", "boolean", description="False declares a departure (R8)."),
+    attr("password", mutability="writeOnly", returned="never",
+         description="4 to 10 letters and digits (R3). Never returned."),
+    attr("emails", "complex", multi=True, sub=_multi_sub(("work", "home", "other"), "E-mail."),
+         description="E-mail addresses; a primary one is required for access (R2)."),
+    attr("phoneNumbers", "complex", multi=True,
+         sub=_multi_sub(("work", "home", "mobile", "fax", "pager", "other"), "Phone number."),
+         description="Phone numbers."),
+    attr("groups", "complex", multi=True, mutability="readOnly", sub=[
+        attr("value", mutability="readOnly"),
+        attr("$ref", "reference", mutability="readOnly", refs=("Group",)),
+        attr("display", mutability="readOnly"),
+        attr("type", mutability="readOnly", canonical=("direct", "indirect")),
+    ], description="The étude teams the user belongs to (read-only)."),
+]
+
+ENTERPRISE_ATTRIBUTES: list[dict[str, Any]] = [
+    attr("employeeNumber"), attr("costCenter"), attr("organization"), attr("division"),
+    attr("department"),
+    attr("manager", "complex", sub=[
+        attr("value"), attr("$ref", "reference", refs=("User",)),
+        attr("displayName", mutability="readOnly"),
+    ]),
+]
+
+ETUDE_USER_ATTRIBUTES: list[dict[str, Any]] = [
+    attr("etude", description="Étude code: the token's for étude tokens, required with an "
+         "admin token (R11)."),
+    attr("profile", canonical=PROFILES, description="Access profile (R6)."),
+    attr("platforms", multi=True, canonical=PLATFORMS, description="Platforms granted (R6)."),
+    attr("titulaire", "boolean", description="Holds the étude (true) or collaborator (false) "
+         "(R4)."),
+    attr("kbisDate", "dateTime", description="Date of the K-bis extract, YYYY-MM-DD; at most 3 "
+         "months old when submitted (R4)."),
+    attr("employerAttestationDate", "dateTime",
+         description="Date of the employer attestation, YYYY-MM-DD (R4)."),
+    attr("contractType", canonical=("CDI", "CDD"), description="Employment contract (R5)."),
+    attr("contractEndDate", "dateTime", description="Planned end of a CDD, YYYY-MM-DD (R5)."),
+    attr("departureDate", "dateTime", description="Last day at the étude, YYYY-MM-DD (R8)."),
+    attr("confidentialityAcceptedDate", "dateTime",
+         description="Day the confidentiality clause was signed, YYYY-MM-DD (R7)."),
+    attr("accessStatus", mutability="readOnly", canonical=ACCESS_STATUSES,
+         description="granted, pending, expired or revoked."),
+    attr("accessIssues", "complex", multi=True, mutability="readOnly", sub=[
+        attr("code", mutability="readOnly", case_exact=True),
+        attr("detail", mutability="readOnly"),
+    ], description="One entry per unmet condition of access."),
+]
+
+GROUP_ATTRIBUTES: list[dict[str, Any]] = [
+    attr("displayName", required=True, description="Team name, unique within the étude."),
+    attr("members", "complex", multi=True, sub=[
+        attr("value", mutability="immutable"),
+        attr("$ref", "reference", mutability="immutable", refs=("User",)),
+        attr("display", mutability="readOnly"),
+        attr("type", mutability="immutable", canonical=("User",)),
+    ], description="The team's members (users of the same étude)."),
+]
+
+ETUDE_GROUP_ATTRIBUTES: list[dict[str, Any]] = [
+    attr("etude", description="Étude code of the team."),
+    attr("delegatedPermissions", multi=True,
+         description="Permissions delegated to the team's granted members (R12)."),
+    attr("platforms", multi=True, canonical=PLATFORMS,
+         description="Platforms on which the delegation applies."),
+]
+
+SCHEMAS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
+    USER: ("User", "User Account", USER_ATTRIBUTES),
+    ENTERPRISE: ("EnterpriseUser", "Enterprise User", ENTERPRISE_ATTRIBUTES),
+    ETUDE_USER: ("EtudeUser", "Étude staff member: the conditions of the access-request form",
+                 ETUDE_USER_ATTRIBUTES),
+    GROUP: ("Group", "Étude team", GROUP_ATTRIBUTES),
+    ETUDE_GROUP: ("EtudeGroup", "Team delegation (R12)", ETUDE_GROUP_ATTRIBUTES),
+}
+
+COMMON_ATTRIBUTES: list[dict[str, Any]] = [
+    attr("id", mutability="readOnly", returned="always", case_exact=True, uniqueness="server"),
+    attr("externalId", case_exact=True),
+    attr("meta", "complex", mutability="readOnly", sub=[
+        attr("resourceType", mutability="readOnly", case_exact=True),
+        attr("created", "dateTime", mutability="readOnly"),
+        attr("lastModified", "dateTime", mutability="readOnly"),
+        attr("location", "reference", mutability="readOnly", case_exact=True),
+        attr("version", mutability="readOnly", case_exact=True),
+    ]),
+]
+
+RESOURCE_TYPES: dict[str, tuple[str, list[str]]] = {
+    "User": (USER, [ENTERPRISE, ETUDE_USER]),
+    "Group": (GROUP, [ETUDE_GROUP]),
+}
+
+
+def schemas_of(resource_type: str) -> list[str]:
+    """Return the core URN then the extension URNs of a resource type."""
+    core, extensions = RESOURCE_TYPES[resource_type]
+    return [core, *extensions]
+
+
+def find_attribute(resource_type: str, path: str) -> dict[str, Any] | None:
+    """Find the definition of an attribute path like `emails.value` or `urn:…:User:profile`."""
+    core, extensions = RESOURCE_TYPES[resource_type]
+    lowered = path.lower()
+    urn = core
+    for candidate in [core, *extensions]:
+        if lowered.startswith(candidate.lower() + ":"):
+            urn, lowered = candidate, lowered[len(candidate) + 1:]
+            break
+    parts = lowered.split(".")
+    pool = SCHEMAS[urn][2] + (COMMON_ATTRIBUTES if urn == core else [])
+    found = next((a for a in pool if a["name"].lower() == parts[0]), None)
+    if found is None and urn == core:
+        # Lenient: an unqualified name defined only by one extension (e.g. `profile`).
+        for ext in extensions:
+            found = next((a for a in SCHEMAS[ext][2] if a["name"].lower() == parts[0]), None)
+            if found:
+                break
+    if found is None or len(parts) == 1:
+        return found
+    if len(parts) > 2:
+        return None
+    return next((s for s in found.get("subAttributes", []) if s["name"].lower() == parts[1]),
+                None)

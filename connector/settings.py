@@ -1,0 +1,47 @@
+"""Settings from CONNECTOR_* environment variables; defaults reach the local dev Keycloak."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every CONNECTOR_* variable, documented in the README with its default."""
+
+    keycloak_url: str = "http://127.0.0.1:8081"
+    realm: str = "etudes"
+    # Bootstrap (and, when no client secret is set, the dev server) signs in as this admin.
+    admin_realm: str = "master"
+    admin_user: str = "admin"
+    admin_password: str = "admin"
+    # The service-account client created by bootstrap; used by `serve` when a secret is set.
+    client_id: str = "scim-connector"
+    client_secret: str = ""
+    keycloak_timeout: int = 10
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = ""
+    mappings_dir: str = ""
+    log_level: str = "INFO"
+    max_page_size: int = 200
+    bulk_max_operations: int = 1000
+    bulk_max_payload: int = 1048576
+    token_cache_seconds: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "no-reply@etudes.local"
+    threads: int = 8
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Read CONNECTOR_<NAME> for every field, then apply explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"CONNECTOR_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = int(raw) if f.type in ("int", int) else raw
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
