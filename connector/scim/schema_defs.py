@@ -112,6 +112,8 @@ ETUDE_USER_ATTRIBUTES: list[dict[str, Any]] = [
         attr("code", mutability="readOnly", case_exact=True),
         attr("detail", mutability="readOnly"),
     ], description="One entry per unmet condition of access."),
+    attr("passwordEmail", mutability="readOnly", canonical=("sent", "failed"),
+         description="Whether Keycloak's set-your-password e-mail left (R3)."),
 ]
 
 GROUP_ATTRIBUTES: list[dict[str, Any]] = [

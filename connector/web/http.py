@@ -1,0 +1,47 @@
+"""HTTP helpers shared by the SCIM views: JSON in and out, language, errors (RFC 7644 §3.12)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, request
+
+from connector.scim.errors import InvalidSyntax, ScimError
+
+SCIM_JSON = "application/scim+json"
+
+
+def prefers_french() -> bool:
+    """Tell whether Accept-Language prefers French over English."""
+    best = request.accept_languages.best_match(["fr", "en"], default="en")
+    return best == "fr"
+
+
+def scim_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> Response:
+    """Serialise a SCIM body with the SCIM media type (RFC 7644 §8.1)."""
+    payload = "" if body is None else json.dumps(body, ensure_ascii=False)
+    resp = Response(payload, status=status, content_type=SCIM_JSON if body is not None else None)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def error_response(error: ScimError) -> Response:
+    """Render a SCIM error body with its status and headers."""
+    return scim_response(error.to_body(prefers_french()), error.status, error.headers)
+
+
+def json_body() -> Any:
+    """Parse the request body as JSON, or raise 400 invalidSyntax with a clear detail."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise InvalidSyntax("The request body is empty; a JSON object is expected.",
+                            detail_fr="Le corps de la requête est vide ; un objet JSON est attendu.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidSyntax(f"The request body is not valid JSON: {exc}",
+                            detail_fr=f"Le corps de la requête n'est pas un JSON valide : {exc}"
+                            ) from None
