@@ -211,7 +211,7 @@ def _merge_words(tokens: list[_Token]) -> list[_Token]:
     return out
 
 
-def tokenize(text: str) -> list[_Token]:
+def _tokenize(text: str) -> list[_Token]:
     """Tokenise a filter or PATCH path (RFC 7644 §3.4.2.2)."""
     return _merge_words(list(_raw_tokens(text)))
 
@@ -224,7 +224,7 @@ class _Parser:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = tokenize(text)
+        self.tokens = _tokenize(text)
         self.pos = 0
 
     def peek(self) -> _Token | None:
