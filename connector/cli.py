@@ -106,7 +106,7 @@ def etude_add(ctx: Context, code: str, name: str) -> None:
 @pass_ctx
 def etude_list(ctx: Context) -> None:
     """List the registered études."""
-    for group in ctx.directory().list():
+    for group in ctx.directory().registered():
         attrs: dict[str, Any] = group.get("attributes") or {}
         click.echo(f"{group['name']}\t{(attrs.get('etudeName') or [''])[0]}")
 

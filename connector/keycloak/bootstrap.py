@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
@@ -150,13 +151,13 @@ class Planner:
         for perm, desc in self.mappings.permissions.items():
             if perm not in roles:
                 self.add("create", f"client role {client_id}:{perm}",
-                         lambda p=perm, d=desc: self.gw.request(
-                             "POST", self.gw.path("/clients/{c}/roles", c=uuid),
-                             body={"name": p, "description": d}))
+                         partial(self.gw.request, "POST",
+                                 self.gw.path("/clients/{c}/roles", c=uuid),
+                                 body={"name": perm, "description": desc}))
         for name in sorted(set(roles) - set(self.mappings.permissions)):
             self.add("remove", f"client role {client_id}:{name} (not in permissions.yaml)",
-                     lambda n=name: self.gw.request(
-                         "DELETE", self.gw.path("/clients/{c}/roles/{r}", c=uuid, r=n)))
+                     partial(self.gw.request, "DELETE",
+                             self.gw.path("/clients/{c}/roles/{r}", c=uuid, r=name)))
         return uuid
 
     # -- groups --------------------------------------------------------------------------------
@@ -193,20 +194,22 @@ class Planner:
             wanted = set(profile.permissions)
             if gid is None or client_uuid is None:
                 self.add("map", f"group {path} -> {platform} roles {', '.join(sorted(wanted))}",
-                         lambda p=path, w=wanted, c=self.mappings.platforms[platform].client_id:
-                         self._map_later(p, c, w))
+                         partial(self._map_later, path,
+                                 self.mappings.platforms[platform].client_id, wanted))
                 continue
             url = self.gw.path("/groups/{g}/role-mappings/clients/{c}", g=gid, c=client_uuid)
             have = {r["name"]: r for r in self.gw.get(url)}
             missing, extra = wanted - set(have), set(have) - wanted
             if missing:
                 self.add("map", f"group {path} -> {platform} roles {', '.join(sorted(missing))}",
-                         lambda u=url, m=missing, c=client_uuid: self.gw.request(
-                             "POST", u, body=self._role_reps(c, m)))
+                         partial(self._map_roles, url, client_uuid, missing))
             if extra:
                 self.add("unmap", f"group {path} -x {platform} roles {', '.join(sorted(extra))}",
-                         lambda u=url, e=extra: self.gw.request(
-                             "DELETE", u, body=[have[n] for n in e]))
+                         partial(self.gw.request, "DELETE", url,
+                                 body=[have[n] for n in extra]))
+
+    def _map_roles(self, url: str, client_uuid: str, names: set[str]) -> None:
+        self.gw.request("POST", url, body=self._role_reps(client_uuid, names))
 
     def _role_reps(self, client_uuid: str, names: set[str]) -> list[dict[str, Any]]:
         roles = self.gw.get(self.gw.path("/clients/{c}/roles", c=client_uuid), first=0, max=1000)

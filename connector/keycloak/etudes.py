@@ -98,7 +98,7 @@ class EtudeDirectory:
         assert created is not None
         return True, created
 
-    def list(self) -> list[dict[str, Any]]:
+    def registered(self) -> list[dict[str, Any]]:
         """Return the registered études (code, name), paging past Keycloak's defaults."""
         root = self.group()
         if root is None:

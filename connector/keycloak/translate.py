@@ -126,7 +126,7 @@ def user_from_keycloak(rep: dict[str, Any], *, teams: list[dict[str, Any]] | Non
     if teams:
         out["groups"] = [{"value": t["id"], "display": t["name"], "type": "direct",
                           "$ref": f"{base_url}/Groups/{t['id']}"} for t in teams]
-    ent = {k: _one(attrs, k) for k in ENTERPRISE_STRINGS if _one(attrs, k)}
+    ent: dict[str, Any] = {k: _one(attrs, k) for k in ENTERPRISE_STRINGS if _one(attrs, k)}
     if _one(attrs, A_MANAGER):
         ent["manager"] = {"value": _one(attrs, A_MANAGER),
                           "$ref": f"{base_url}/Users/{_one(attrs, A_MANAGER)}"}

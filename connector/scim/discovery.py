@@ -56,7 +56,8 @@ def resource_type_document(name: str, base_url: str) -> dict[str, Any]:
     return {"schemas": [RT], "id": name, "name": name, "endpoint": ENDPOINTS[name],
             "description": SCHEMAS[core][1], "schema": core,
             "schemaExtensions": [{"schema": e, "required": False} for e in extensions],
-            "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/{name}"}}
+            "meta": {"resourceType": "ResourceType",
+                     "location": f"{base_url}/ResourceTypes/{name}"}}
 
 
 def all_resource_types(base_url: str) -> list[dict[str, Any]]:

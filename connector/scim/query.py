@@ -119,9 +119,7 @@ def plan_users(node: scim_filter.Node | None) -> Plan:
         value = term.value
         if isinstance(value, bool):
             value = "true" if value else "false"
-        if not isinstance(value, str) or not _q_safe(value):
-            return False
-        return True
+        return not (not isinstance(value, str) or not _q_safe(value))
 
     terms, residual = scim_filter.split_conjuncts(node, pushable)
     for term in terms:

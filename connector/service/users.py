@@ -146,7 +146,7 @@ class UserService:
                 query = query.with_attribute(field.removeprefix("attr:"), value)
         return query
 
-    def list(self, req: ListRequest, who: Principal, base_url: str = "",
+    def search(self, req: ListRequest, who: Principal, base_url: str = "",
              french: bool = False) -> tuple[int, list[dict[str, Any]]]:
         """Answer a query: store paging when the filter is pushed down whole, else in memory."""
         from connector.scim import filter as scim_filter
@@ -245,10 +245,11 @@ class UserService:
                                  detail_fr=f"L'adresse e-mail est déjà utilisée par un autre "
                                  f"compte {label} ; {label} exige une adresse par compte (R2).")
 
-    def _decide(self, scim: dict[str, Any]) -> tuple[str, list[AccessIssue], str | None, bool]:
+    def _decide(self, scim: dict[str, Any], today: date | None = None
+                ) -> tuple[str, list[AccessIssue], str | None, bool]:
         record = record_of(scim)
         registered = bool(record.etude) and self.directory.group_id(str(record.etude)) is not None
-        status, issues = access_status(record, self.today(), registered)
+        status, issues = access_status(record, today or self.today(), registered)
         ends = access_ends_on(record)
         return status, issues, ends.isoformat() if ends else None, registered
 
@@ -259,8 +260,26 @@ class UserService:
         return {self.mappings.platform_group(p, ext["profile"]) for p in ext.get("platforms", [])}
 
     def _is_platform_group(self, path: str) -> bool:
+        """Tell whether a group grants platform access: a profile or a delegation group."""
         roots = {f"/{p.group_root}/" for p in self.mappings.platforms.values()}
-        return any(path.startswith(r) for r in roots)
+        return any(path.startswith(r) for r in roots) or self._is_delegation_group(path)
+
+    def _is_delegation_group(self, path: str) -> bool:
+        """R12: /etudes/<code>/<team>/<platform> carries a team's delegated client roles."""
+        parts = path.strip("/").split("/")
+        return len(parts) == 4 and parts[0] == "etudes" and parts[3] in self.mappings.platforms
+
+    def delegated_groups(self, groups: list[dict[str, Any]], scim: dict[str, Any],
+                         status: str) -> set[str]:
+        """R12: the delegation groups due to a user from his teams (none unless granted)."""
+        return set()
+
+    def wanted_groups(self, user_id: str, scim: dict[str, Any], status: str
+                      ) -> tuple[set[str], list[dict[str, Any]]]:
+        """Return the access groups the record implies and the user's current groups."""
+        groups = self.store.groups_of(user_id)
+        wanted = self._platform_groups(scim, status) | self.delegated_groups(groups, scim, status)
+        return wanted, groups
 
     def create(self, payload: Any, who: Principal, base_url: str = "",
                french: bool = False) -> dict[str, Any]:
@@ -324,8 +343,8 @@ class UserService:
                                   if k not in ("id", "meta", "groups")}, "User")
         changed = changed_attributes(before, scim) + (["password"] if password else [])
         try:
-            self._apply(user_id, rep, new_rep, self._platform_groups(scim, status),
-                        was_enabled=bool(rep.get("enabled")))
+            wanted, groups = self.wanted_groups(user_id, scim, status)
+            self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
             if registered:
                 self.store.join(user_id, str(self.directory.group_id(scim[ETUDE_USER]["etude"])))
             if password:
@@ -339,11 +358,10 @@ class UserService:
               changed=changed, status=status, password_email=mail)
         return self.get(user_id, who, base_url, french)
 
-    def _apply(self, user_id: str, rep: dict[str, Any], new_rep: dict[str, Any],
-               wanted: set[str], was_enabled: bool) -> None:
+    def _apply(self, user_id: str, new_rep: dict[str, Any], wanted: set[str],
+               groups: list[dict[str, Any]], was_enabled: bool) -> None:
         """Write so that every intermediate state grants no more than before or after."""
-        current = {g["path"]: g["id"] for g in self.store.groups_of(user_id)
-                   if self._is_platform_group(g["path"])}
+        current = {g["path"]: g["id"] for g in groups if self._is_platform_group(g["path"])}
         done: list[str] = []
         try:
             if not new_rep["enabled"]:
@@ -392,6 +410,37 @@ class UserService:
             fresh["requiredActions"] = [*fresh.get("requiredActions", []), "UPDATE_PASSWORD"]
         self.store.update(user_id, fresh)
         return outcome
+
+    def reevaluate(self, rep: dict[str, Any], today: date, who: str,
+                   dry_run: bool = False, action: str = "user.reevaluate") -> dict[str, Any]:
+        """R8/R9/reconcile: recompute a stored user's access on a day and repair Keycloak.
+
+        Returns what differs: status change, enabled flag, groups to leave and to join.
+        """
+        user_id = str(rep["id"])
+        old = self.render(rep, "", False)
+        scim = strip_read_only({k: v for k, v in old.items()
+                                if k not in ("id", "meta", "groups")}, "User")
+        status, issues, ends, _ = self._decide(scim, today)
+        wanted, groups = self.wanted_groups(user_id, scim, status)
+        current = {g["path"] for g in groups if self._is_platform_group(g["path"])}
+        diff: dict[str, Any] = {
+            "id": user_id, "userName": old.get("userName"),
+            "etude": (old.get(ETUDE_USER) or {}).get("etude"),
+            "status": [(old.get(ETUDE_USER) or {}).get("accessStatus"), status],
+            "enabled": [bool(rep.get("enabled")), status == "granted"],
+            "leave": sorted(current - wanted), "join": sorted(wanted - current)}
+        diff["changed"] = (diff["status"][0] != diff["status"][1]
+                           or diff["enabled"][0] != diff["enabled"][1]
+                           or bool(diff["leave"]) or bool(diff["join"]))
+        if diff["changed"] and not dry_run:
+            new_rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends,
+                                       base=rep)
+            self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
+            audit(action, who=who, etude=diff["etude"], target=user_id,
+                  changed=["accessStatus"] if diff["status"][0] != status else [],
+                  status=status, left=diff["leave"], joined=diff["join"])
+        return diff
 
     def delete(self, user_id: str, who: Principal, if_match: str | None = None) -> None:
         """DELETE /Users/{id} (RFC 7644 §3.6): end his sessions, then remove him (R8)."""

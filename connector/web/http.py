@@ -38,7 +38,8 @@ def json_body() -> Any:
     raw = request.get_data(cache=True)
     if not raw:
         raise InvalidSyntax("The request body is empty; a JSON object is expected.",
-                            detail_fr="Le corps de la requête est vide ; un objet JSON est attendu.")
+                            detail_fr="Le corps de la requête est vide ; un objet JSON est "
+                            "attendu.")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

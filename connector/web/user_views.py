@@ -15,7 +15,7 @@ blueprint = Blueprint("users", __name__)
 
 
 def service() -> UserService:
-    return current_app.extensions["users"]  # type: ignore[no-any-return]
+    return current_app.extensions["users"]
 
 
 def base_url() -> str:
@@ -42,7 +42,7 @@ def search(params: dict[str, Any]) -> Any:
     """Run a query for the caller and answer a ListResponse (RFC 7644 §3.4.2)."""
     max_page = current_app.config["SETTINGS"].max_page_size
     req = parse_list_request(params, "User", max_page)
-    total, resources = service().list(req, g.principal, base_url(), prefers_french())
+    total, resources = service().search(req, g.principal, base_url(), prefers_french())
     body = list_response([project(r, req.attributes, req.excluded, "User") for r in resources],
                          total, req.start_index)
     return scim_response(body)

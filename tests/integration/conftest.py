@@ -3,6 +3,7 @@ mappings/, with two études, their tokens, an admin token and a real SMTP server
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 import threading
@@ -65,10 +66,8 @@ def admin_gw(settings: Settings) -> Iterator[Gateway]:
     gw = Gateway(settings, connect(settings, as_admin=True))
     bootstrap(gw, settings, get_mappings())
     yield gw
-    try:
+    with contextlib.suppress(KeycloakHTTPError):
         gw.request("DELETE", gw.path(""))
-    except KeycloakHTTPError:
-        pass
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import E, PATCH, granted_user, kc_groups, kc_user, unique
+from tests.integration.conftest import PATCH, E, granted_user, kc_groups, kc_user, unique
 
 
 def test_create_puts_comptable_on_mars_in_its_group_only(e1, kc):
