@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from connector.audit import audit, changed_attributes
 from connector.domain.dates import parse_day, today_in_paris
@@ -99,6 +99,17 @@ def normalise(scim: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class Delegation(Protocol):
+    """R12 hook: the teams side (service/groups) tells which groups a user's teams grant."""
+
+    def groups_for(self, groups: list[dict[str, Any]], scim: dict[str, Any],
+                   status: str) -> set[str]:
+        """Return the delegation group paths due to a user (none unless granted)."""
+
+    def teams_of(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return the user's teams (id, name) among his Keycloak groups (RFC 7643 §4.1.2)."""
+
+
 class UserService:
     """Create, read, replace, patch, delete and list the users one caller may see."""
 
@@ -107,6 +118,7 @@ class UserService:
         self.store, self.directory, self.mappings = store, directory, mappings
         self.today = today
         self.max_candidates = max_candidates
+        self.delegation: Delegation | None = None  # set by setup_services when teams exist
 
     # -- reading -----------------------------------------------------------------------------
     def _load(self, user_id: str, who: Principal) -> dict[str, Any]:
@@ -117,14 +129,18 @@ class UserService:
                            detail_fr=f"Utilisateur {user_id} introuvable.")
         return rep
 
-    def render(self, rep: dict[str, Any], base_url: str, french: bool) -> dict[str, Any]:
-        """Render a Keycloak user as SCIM."""
-        return user_from_keycloak(rep, base_url=base_url, french=french)
+    def render(self, rep: dict[str, Any], base_url: str, french: bool,
+               with_teams: bool = False) -> dict[str, Any]:
+        """Render a Keycloak user as SCIM; his teams (`groups`) cost one more call."""
+        teams = None
+        if with_teams and self.delegation is not None:
+            teams = self.delegation.teams_of(self.store.groups_of(str(rep["id"])))
+        return user_from_keycloak(rep, teams=teams, base_url=base_url, french=french)
 
     def get(self, user_id: str, who: Principal, base_url: str = "",
             french: bool = False) -> dict[str, Any]:
-        """Return one user the caller may see (others are 404)."""
-        return self.render(self._load(user_id, who), base_url, french)
+        """Return one user the caller may see (others are 404), with his teams."""
+        return self.render(self._load(user_id, who), base_url, french, with_teams=True)
 
     def _scope(self, query: UserQuery, who: Principal) -> UserQuery:
         return query if who.is_admin else query.with_attribute("etude", str(who.etude))
@@ -272,7 +288,9 @@ class UserService:
     def delegated_groups(self, groups: list[dict[str, Any]], scim: dict[str, Any],
                          status: str) -> set[str]:
         """R12: the delegation groups due to a user from his teams (none unless granted)."""
-        return set()
+        if self.delegation is None or status != "granted":
+            return set()
+        return self.delegation.groups_for(groups, scim, status)
 
     def wanted_groups(self, user_id: str, scim: dict[str, Any], status: str
                       ) -> tuple[set[str], list[dict[str, Any]]]:
