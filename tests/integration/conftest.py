@@ -147,3 +147,22 @@ def kc_user(kc: Gateway, user_id: str) -> dict[str, Any]:
 
 def kc_groups(kc: Gateway, user_id: str) -> set[str]:
     return {g["path"] for g in kc.get(kc.path("/users/{u}/groups", u=user_id), max=100)}
+
+
+@pytest.fixture(scope="session")
+def login_client(admin_gw: Gateway) -> str:
+    """A test-only client with direct grants, to open real sessions for users."""
+    admin_gw.request("POST", admin_gw.path("/clients"), body={
+        "clientId": "test-login", "publicClient": True, "directAccessGrantsEnabled": True,
+        "standardFlowEnabled": False})
+    return "test-login"
+
+
+def login(settings: Settings, client_id: str, username: str, password: str) -> int:
+    """Sign a user in with the password grant; return the HTTP status."""
+    import requests
+
+    url = f"{settings.keycloak_url}/realms/{settings.realm}/protocol/openid-connect/token"
+    resp = requests.post(url, data={"grant_type": "password", "client_id": client_id,
+                                    "username": username, "password": password}, timeout=10)
+    return resp.status_code
