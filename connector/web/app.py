@@ -112,10 +112,12 @@ def setup_auth(app: Flask) -> None:
 
 def setup_routes(app: Flask) -> None:
     """Register the SCIM endpoints and the health probe."""
-    from connector.web import discovery_views, user_views
+    from connector.web import bulk_views, discovery_views, search_views, user_views
 
     app.register_blueprint(user_views.blueprint, url_prefix=PREFIX)
     app.register_blueprint(discovery_views.blueprint, url_prefix=PREFIX)
+    app.register_blueprint(bulk_views.blueprint, url_prefix=PREFIX)
+    app.register_blueprint(search_views.blueprint, url_prefix=PREFIX)
 
     @app.get("/health")
     def health() -> Any:
