@@ -7,7 +7,7 @@ import json
 import pytest
 
 from connector.scim.bulk import BULK_REQUEST, BULK_RESPONSE
-from tests.integration.conftest import PATCH, E, granted_user, kc_user, unique
+from tests.integration.conftest import PATCH, granted_user, kc_user, unique
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
