@@ -154,6 +154,68 @@ def token_list(ctx: Context, etude_code: str | None) -> None:
         click.echo(f"{token_id}\t{created}")
 
 
+# -- lifecycle: expiry, upcoming report, reconciliation (issue 6) ---------------------------
+def _lifecycle(ctx: Context) -> Any:
+    """Build the lifecycle service on the very wiring the SCIM app uses (teams, mappings)."""
+    from connector.keycloak.jobstate import JobState
+    from connector.service.lifecycle import Lifecycle
+    from connector.web.app import create_app
+
+    users = create_app(ctx.settings, ctx.gw).extensions["users"]
+    return Lifecycle(users, JobState(ctx.gw))
+
+
+def _emit(report: Any, as_json: bool) -> None:
+    import json
+
+    from connector.service.lifecycle import render_text
+
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for line in render_text(report):
+            click.echo(line)
+
+
+@cli.command()
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Revoke what has ended by this day (default: today in Europe/Paris).")
+@click.option("--dry-run", is_flag=True, help="List the same users and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--upcoming", type=click.IntRange(1, 366), default=None, metavar="DAYS",
+              help="Only list, per étude, the accesses ending within DAYS days.")
+@pass_ctx
+def expire(ctx: Context, as_of: Any, dry_run: bool, as_json: bool,
+           upcoming: int | None) -> None:
+    """Revoke every access ended by a day (R8, R9). Exit 0 ok, 1 a user failed, 75 locked."""
+    from connector.service.lifecycle import EXIT_LOCKED, LockHeld
+
+    day = as_of.date() if as_of else None
+    life = _lifecycle(ctx)
+    if upcoming is not None:
+        report = life.upcoming(upcoming, day)
+    else:
+        try:
+            report = life.expire(day, dry_run=dry_run)
+        except LockHeld as exc:
+            click.echo(f"expire: {exc}; not running (exit {EXIT_LOCKED}).", err=True)
+            sys.exit(EXIT_LOCKED)
+    _emit(report, as_json)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--apply", is_flag=True, help="Repair every difference (default: report only).")
+@click.option("--etude", "etude_code", default=None, help="Only the users of this étude.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_ctx
+def reconcile(ctx: Context, apply: bool, etude_code: str | None, as_json: bool) -> None:
+    """Compare users' Keycloak state with their records; repair with --apply (R8-R10)."""
+    report = _lifecycle(ctx).reconcile(etude_code, apply=apply)
+    _emit(report, as_json)
+    sys.exit(report.exit_code)
+
+
 def main() -> None:
     """Run the CLI, turning Keycloak failures into one clear line and exit code 1."""
     try:

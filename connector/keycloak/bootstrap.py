@@ -41,6 +41,9 @@ def realm_settings(settings: Settings, mappings: Mappings) -> dict[str, Any]:
         "duplicateEmailsAllowed": True,
         "loginWithEmailAllowed": False,
         "registrationAllowed": False,
+        # RFC 7643 §4.1.1: userName is readWrite; Entra ID renames it when a UPN changes, and
+        # Keycloak's user profile refuses a new username (even to admins) unless this is on.
+        "editUsernameAllowed": True,
         "internationalizationEnabled": True,
         "supportedLocales": ["fr", "en"],
         "defaultLocale": "fr",

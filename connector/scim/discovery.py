@@ -14,7 +14,13 @@ ENDPOINTS = {"User": "/Users", "Group": "/Groups"}
 
 def service_provider_config(base_url: str, *, max_page: int, bulk_ops: int, bulk_payload: int,
                             bulk: bool, max_candidates: int) -> dict[str, Any]:
-    """Describe the supported features and limits (RFC 7643 §5)."""
+    """Describe the supported features and limits (RFC 7643 §5).
+
+    `max_candidates` (the cap on users examined for a filter that cannot be pushed down) is
+    not published here: RFC 7643 §5 defines no place for it and strict clients (scim2-models)
+    reject unknown keys in this document; the tooMany error states it instead.
+    """
+    del max_candidates
     return {
         "schemas": [SPC],
         "documentationUri": "https://www.rfc-editor.org/rfc/rfc7644",
@@ -32,8 +38,6 @@ def service_provider_config(base_url: str, *, max_page: int, bulk_ops: int, bulk
             "primary": True}],
         "meta": {"resourceType": "ServiceProviderConfig",
                  "location": f"{base_url}/ServiceProviderConfig"},
-        # Not in RFC 7643: the cap on users examined for a filter that cannot be pushed down.
-        "urn:iqera:params:scim:limits": {"maxFilterCandidates": max_candidates},
     }
 
 

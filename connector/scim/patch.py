@@ -244,6 +244,8 @@ def _apply_schema(resource: dict[str, Any], op: str, urn: str, value: object, rt
         raise InvalidValue(f"The value of '{urn}' must be a JSON object.",
                            detail_fr=f"La valeur de « {urn} » doit être un objet JSON.")
     for key, item in value.items():
+        if str(key).lower() == "schemas":  # scim2-client echoes the extension's own URN
+            continue
         _apply_key(resource, op, f"{urn}:{key}", item, rt)
 
 

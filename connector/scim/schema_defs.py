@@ -90,6 +90,8 @@ ENTERPRISE_ATTRIBUTES: list[dict[str, Any]] = [
     ]),
 ]
 
+# Étude dates are days, strings `YYYY-MM-DD` (issue 3), not RFC 7643 §2.3.5 dateTimes: a
+# client reading /Schemas must not expect a time part. A full date-time is still accepted.
 ETUDE_USER_ATTRIBUTES: list[dict[str, Any]] = [
     attr("etude", description="Étude code: the token's for étude tokens, required with an "
          "admin token (R11)."),
@@ -97,14 +99,14 @@ ETUDE_USER_ATTRIBUTES: list[dict[str, Any]] = [
     attr("platforms", multi=True, canonical=PLATFORMS, description="Platforms granted (R6)."),
     attr("titulaire", "boolean", description="Holds the étude (true) or collaborator (false) "
          "(R4)."),
-    attr("kbisDate", "dateTime", description="Date of the K-bis extract, YYYY-MM-DD; at most 3 "
+    attr("kbisDate", description="Date of the K-bis extract, YYYY-MM-DD; at most 3 "
          "months old when submitted (R4)."),
-    attr("employerAttestationDate", "dateTime",
+    attr("employerAttestationDate",
          description="Date of the employer attestation, YYYY-MM-DD (R4)."),
     attr("contractType", canonical=("CDI", "CDD"), description="Employment contract (R5)."),
-    attr("contractEndDate", "dateTime", description="Planned end of a CDD, YYYY-MM-DD (R5)."),
-    attr("departureDate", "dateTime", description="Last day at the étude, YYYY-MM-DD (R8)."),
-    attr("confidentialityAcceptedDate", "dateTime",
+    attr("contractEndDate", description="Planned end of a CDD, YYYY-MM-DD (R5)."),
+    attr("departureDate", description="Last day at the étude, YYYY-MM-DD (R8)."),
+    attr("confidentialityAcceptedDate",
          description="Day the confidentiality clause was signed, YYYY-MM-DD (R7)."),
     attr("accessStatus", mutability="readOnly", canonical=ACCESS_STATUSES,
          description="granted, pending, expired or revoked."),

@@ -447,16 +447,21 @@ class UserService:
             "etude": (old.get(ETUDE_USER) or {}).get("etude"),
             "status": [(old.get(ETUDE_USER) or {}).get("accessStatus"), status],
             "enabled": [bool(rep.get("enabled")), status == "granted"],
-            "leave": sorted(current - wanted), "join": sorted(wanted - current)}
+            "leave": sorted(current - wanted), "join": sorted(wanted - current),
+            # The expiry day index (R9): a hand edit of an end date in the console leaves it stale.
+            "accessEndsOn": [((rep.get("attributes") or {}).get("accessEndsOn") or [None])[0],
+                             ends]}
         diff["changed"] = (diff["status"][0] != diff["status"][1]
                            or diff["enabled"][0] != diff["enabled"][1]
+                           or diff["accessEndsOn"][0] != diff["accessEndsOn"][1]
                            or bool(diff["leave"]) or bool(diff["join"]))
         if diff["changed"] and not dry_run:
             new_rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends,
                                        base=rep)
             self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
             audit(action, who=who, etude=diff["etude"], target=user_id,
-                  changed=["accessStatus"] if diff["status"][0] != status else [],
+                  changed=([*(["accessStatus"] if diff["status"][0] != status else []),
+                            *(["accessEndsOn"] if diff["accessEndsOn"][0] != ends else [])]),
                   status=status, left=diff["leave"], joined=diff["join"])
         return diff
 

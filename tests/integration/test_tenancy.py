@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connector.settings import Settings
 from connector.web.app import create_app
-from tests.integration.conftest import E, PATCH, Scim, granted_user
+from tests.integration.conftest import PATCH, E, Scim, granted_user
 
 
 def test_no_token_or_bad_token_is_401_with_scim_body(app):
