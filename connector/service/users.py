@@ -345,6 +345,12 @@ class UserService:
         old = self.render(rep, base_url, french)
         self._check_version(old, if_match)
         patched = scim_patch.apply_patch(old, body, "User")
+        if not who.is_admin and not (patched.get(ETUDE_USER) or {}).get("etude"):
+            # R11: refuse loudly rather than put the token's étude back behind the client.
+            raise InvalidValue(f"The étude code ({ETUDE_USER}:etude) cannot be removed: it is "
+                               f"the token's ({who.etude}).",
+                               detail_fr=f"Le code de l'étude ({ETUDE_USER}:etude) ne peut pas "
+                               f"être supprimé : c'est celui du jeton ({who.etude}).")
         patched = strip_read_only({k: v for k, v in patched.items()
                                    if k not in ("id", "meta", "groups")}, "User")
         return self._write(user_id, rep, old, parse_resource(patched, "User"), who,
