@@ -1,0 +1,119 @@
+"""Issue 6 §5: `connector reconcile` finds hand edits in Keycloak, repairs them, then sees zero.
+
+Each test registers an étude of its own, so that "zero" means zero whatever the other test files
+leave in the shared realm.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import cli
+from connector.keycloak.etudes import EtudeDirectory
+from connector.keycloak.jobstate import JobState
+from connector.service.lifecycle import Lifecycle
+from tests.integration.conftest import E, granted_user, kc_groups, kc_user, unique
+
+
+@pytest.fixture
+def etude(admin_gw):
+    code = unique("R")
+    EtudeDirectory(admin_gw).add(code, "Etude Reconcile")
+    return code
+
+
+@pytest.fixture
+def life(app, kc):
+    return Lifecycle(app.extensions["users"], JobState(kc))
+
+
+def create(admin, etude, **fields):
+    body = granted_user(unique("rec"), etude=etude)
+    body.update(fields)
+    r = admin.post("/Users", json=body)
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def reconcile_cli(settings, *args):
+    result = CliRunner().invoke(cli, ["reconcile", *args], env={"CONNECTOR_REALM": settings.realm})
+    return result
+
+
+def mars_role(kc):
+    uuid = kc.get(kc.path("/clients"), clientId="mars")[0]["id"]
+    return uuid, kc.get(kc.path("/clients/{c}/roles", c=uuid), first=0, max=5)[0]
+
+
+def test_consistent_etude_reports_zero(admin, etude, life, settings):
+    create(admin, etude)
+    create(admin, etude, active=False)
+    report = life.reconcile(etude)
+    assert report.users == [] and report.extra["examined"] == 2
+    result = reconcile_cli(settings, "--etude", etude, "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output[result.output.index("{"):])
+    assert body["users"] == [] and body["examined"] == 2 and body["dryRun"] is True
+
+
+def test_hand_edits_are_reported_repaired_with_apply_then_zero(admin, etude, kc, life, settings):
+    revoked = create(admin, etude, active=False)
+    granted = create(admin, etude)
+    roled = create(admin, etude)
+    assert revoked[E]["accessStatus"] == "revoked"
+    # An admin re-enables a revoked account in the console ...
+    rep = kc_user(kc, revoked["id"])
+    rep["enabled"] = True
+    kc.request("PUT", kc.path("/users/{u}", u=revoked["id"]), body=rep)
+    # ... adds a comptable to /v3/huissier by hand ...
+    gid = kc.get(kc.path("/group-by-path/{p}", p="v3/huissier"))["id"]
+    kc.request("PUT", kc.path("/users/{u}/groups/{g}", u=granted["id"], g=gid))
+    # ... and maps a Mars role on a user directly.
+    client, role = mars_role(kc)
+    kc.request("POST", kc.path("/users/{u}/role-mappings/clients/{c}", u=roled["id"], c=client),
+               body=[role])
+
+    result = reconcile_cli(settings, "--etude", etude)
+    assert result.exit_code == 0, result.output
+    assert "enabled is true, should be false" in result.output
+    assert "member of /v3/huissier, should not be" in result.output
+    assert f"direct client role mars:{role['name']}" in result.output
+    assert kc_user(kc, revoked["id"])["enabled"] is True  # report only
+
+    applied = life.reconcile(etude, apply=True)
+    assert {u["id"]: u["outcome"] for u in applied.users} == {
+        revoked["id"]: "repaired", granted["id"]: "repaired", roled["id"]: "repaired"}
+    assert kc_user(kc, revoked["id"])["enabled"] is False
+    assert kc_groups(kc, granted["id"]) == {"/mars/comptable", f"/etudes/{etude}"}
+    mapped = kc.get(kc.path("/users/{u}/role-mappings", u=roled["id"]))
+    assert "mars" not in (mapped.get("clientMappings") or {})
+
+    assert life.reconcile(etude).users == []
+    again = reconcile_cli(settings, "--etude", etude, "--apply")
+    assert again.exit_code == 0 and "reconcile: 0 difference(s)" in again.output
+
+
+def test_a_hand_edited_end_date_fixes_the_expiry_index(admin, etude, kc, life):
+    user = create(admin, etude)
+    rep = kc_user(kc, user["id"])
+    rep["attributes"].update({"contractType": ["CDD"], "contractEndDate": ["2032-02-10"]})
+    kc.request("PUT", kc.path("/users/{u}", u=user["id"]), body=rep)
+    report = life.reconcile(etude)
+    assert report.users[0]["differences"] == ["accessEndsOn is None, should be 2032-02-11"]
+    life.reconcile(etude, apply=True)
+    assert kc_user(kc, user["id"])["attributes"]["accessEndsOn"] == ["2032-02-11"]
+    assert life.reconcile(etude).users == []
+
+
+def test_all_etudes_skips_users_the_connector_does_not_manage(kc, life):
+    uid = kc.created_id(kc.path("/users"), {"username": unique("console"), "enabled": True})
+    try:
+        report = life.reconcile()
+        assert uid not in {u["id"] for u in report.users}
+        assert report.extra["skipped"] >= 1
+        assert kc_user(kc, uid)["enabled"] is True
+    finally:
+        kc.request("DELETE", kc.path("/users/{u}", u=uid))
