@@ -66,7 +66,10 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
     rep["enabled"] = status == "granted"
     _set(attrs, A_USERNAME, scim["userName"])
     _set(attrs, A_EXTERNAL, scim.get("externalId"))
-    _set(attrs, A_ACTIVE, scim.get("active", True) is not False)
+    # Absent at creation: active (server default). Removed later: unassigned, rendered absent
+    # (RFC 7644 §3.5.2.2); the rules still read an unassigned `active` as true.
+    active = scim.get("active", True if base is None else None)
+    _set(attrs, A_ACTIVE, None if active is None else active is not False)
     for key, target in CORE_STRINGS.items():
         _set(attrs, target, scim.get(key))
     for key, target in NAME_EXTRAS.items():
@@ -114,7 +117,8 @@ def user_from_keycloak(rep: dict[str, Any], *, teams: list[dict[str, Any]] | Non
     for key, source in CORE_STRINGS.items():
         if _one(attrs, source):
             out[key] = _one(attrs, source)
-    out["active"] = _one(attrs, A_ACTIVE) != "false"
+    if _one(attrs, A_ACTIVE) is not None:
+        out["active"] = _one(attrs, A_ACTIVE) != "false"
     emails = json.loads(_one(attrs, A_EMAILS) or "[]")
     if not emails and rep.get("email"):
         emails = [{"value": rep["email"], "primary": True}]
