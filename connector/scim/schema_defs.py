@@ -129,12 +129,22 @@ GROUP_ATTRIBUTES: list[dict[str, Any]] = [
 ]
 
 ETUDE_GROUP_ATTRIBUTES: list[dict[str, Any]] = [
-    attr("etude", description="Étude code of the team."),
+    attr("etude", description="Étude code of the team: the token's for étude tokens, "
+         "required with an admin token; a team never changes étude."),
     attr("delegatedPermissions", multi=True,
-         description="Permissions delegated to the team's granted members (R12)."),
+         description="Client roles delegated to the team's granted members on the team's "
+         "platforms, beyond their profile (R12); canonical values: mappings/permissions.yaml."),
     attr("platforms", multi=True, canonical=PLATFORMS,
          description="Platforms on which the delegation applies."),
 ]
+
+
+def set_permission_catalogue(names: list[str]) -> None:
+    """Publish mappings/permissions.yaml as delegatedPermissions' canonical values (R12)."""
+    for defn in ETUDE_GROUP_ATTRIBUTES:
+        if defn["name"] == "delegatedPermissions":
+            defn["canonicalValues"] = list(names)
+
 
 SCHEMAS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
     USER: ("User", "User Account", USER_ATTRIBUTES),

@@ -54,6 +54,20 @@ def setup_services(app: Flask, settings: Settings, gateway: Gateway | None) -> N
     app.extensions["directory"] = directory
     app.extensions["mappings"] = mappings
     app.extensions["users"] = UserService(UserStore(gw), directory, mappings)
+    setup_teams(app, gw, directory, mappings)
+
+
+def setup_teams(app: Flask, gw: Gateway, directory: EtudeDirectory, mappings: Any) -> None:
+    """Serve the étude teams and let user writes keep their delegation in step (R12)."""
+    from connector.keycloak.teams import TeamStore
+    from connector.scim.schema_defs import set_permission_catalogue
+    from connector.service.groups import TeamService
+
+    set_permission_catalogue(list(mappings.permissions))
+    users = app.extensions["users"]
+    teams = TeamService(TeamStore(gw), directory, mappings, users.store)
+    app.extensions["groups"] = teams
+    users.delegation = teams
 
 
 def setup_errors(app: Flask) -> None:
@@ -115,6 +129,9 @@ def setup_routes(app: Flask) -> None:
     from connector.web import bulk_views, discovery_views, search_views, user_views
 
     app.register_blueprint(user_views.blueprint, url_prefix=PREFIX)
+    from connector.web import group_views
+
+    app.register_blueprint(group_views.blueprint, url_prefix=PREFIX)
     app.register_blueprint(discovery_views.blueprint, url_prefix=PREFIX)
     app.register_blueprint(bulk_views.blueprint, url_prefix=PREFIX)
     app.register_blueprint(search_views.blueprint, url_prefix=PREFIX)

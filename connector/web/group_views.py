@@ -1,0 +1,100 @@
+"""HTTP views of /Groups, the étude's teams (RFC 7644 §3.2–§3.6, R12): thin, like /Users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+
+from connector.scim.discovery import list_response
+from connector.scim.query import parse_list_request, project
+from connector.service.groups import TeamService, needs_members
+from connector.web.http import json_body, scim_response
+from connector.web.user_views import base_url
+
+blueprint = Blueprint("groups", __name__)
+
+
+def service() -> TeamService:
+    return current_app.extensions["groups"]
+
+
+def _projection() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    req = parse_list_request(request.args.to_dict(), "Group", 1)
+    return req.attributes, req.excluded
+
+
+def _with_members() -> bool:
+    return needs_members(*_projection())
+
+
+def one(group: dict[str, Any], status: int = 200) -> Any:
+    """Answer one team with its ETag (and Location on creation), members only if shown."""
+    attributes, excluded = _projection()
+    resource = service().render(group, base_url(), needs_members(attributes, excluded))
+    headers = {"ETag": resource["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = resource["meta"]["location"]
+    return scim_response(project(resource, attributes, excluded, "Group"), status, headers)
+
+
+def search(params: dict[str, Any]) -> Any:
+    """Run a query for the caller and answer a ListResponse (RFC 7644 §3.4.2)."""
+    max_page = current_app.config["SETTINGS"].max_page_size
+    req = parse_list_request(params, "Group", max_page)
+    total, resources = service().search(req, g.principal, base_url(),
+                                        needs_members(req.attributes, req.excluded))
+    body = list_response([project(r, req.attributes, req.excluded, "Group")
+                          for r in resources], total, req.start_index)
+    return scim_response(body)
+
+
+@blueprint.get("/Groups")
+def list_groups() -> Any:
+    return search(request.args.to_dict())
+
+
+@blueprint.post("/Groups/.search")
+def search_groups() -> Any:
+    body = json_body()
+    return search(body if isinstance(body, dict) else {})
+
+
+@blueprint.post("/Groups")
+def create_group() -> Any:
+    return one(service().create(json_body(), g.principal), 201)
+
+
+@blueprint.get("/Groups/<team_id>")
+def get_group(team_id: str) -> Any:
+    group = service().load(team_id, g.principal)
+    version = service().render(group, base_url(), False)["meta"]["version"]
+    wanted = request.headers.get("If-None-Match")
+    if wanted and version in {t.strip() for t in wanted.split(",")}:
+        return scim_response(None, 304, {"ETag": version})
+    return one(group)
+
+
+@blueprint.put("/Groups/<team_id>")
+def replace_group(team_id: str) -> Any:
+    return one(service().replace(team_id, json_body(), g.principal,
+                                 request.headers.get("If-Match")))
+
+
+@blueprint.patch("/Groups/<team_id>")
+def patch_group(team_id: str) -> Any:
+    """RFC 7644 §3.5.2 allows 204: a membership change then never re-reads 5,000 members.
+
+    A client that wants the resource back names it with attributes or excludedAttributes.
+    """
+    group = service().patch(team_id, json_body(), g.principal, request.headers.get("If-Match"))
+    if any(k.lower() in ("attributes", "excludedattributes") for k in request.args):
+        return one(group)
+    version = service().render(group, base_url(), False)["meta"]["version"]
+    return scim_response(None, 204, {"ETag": version})
+
+
+@blueprint.delete("/Groups/<team_id>")
+def delete_group(team_id: str) -> Any:
+    service().delete(team_id, g.principal, request.headers.get("If-Match"))
+    return scim_response(None, 204)
