@@ -205,10 +205,14 @@ def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tup
                 target[key] = [i for i in items if i]
             else:
                 target[key] = source[key]
-        return {k: v for k, v in out.items() if v != {} or k in always}
+        return _declared({k: v for k, v in out.items() if v != {} or k in always},
+                         extensions)
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in resource.items()}
     for name in excluded:
         urn, head, sub = split(name)
+        if urn and not head:  # a whole extension
+            out.pop(urn, None)
+            continue
         target = out.get(urn) if urn else out
         if not isinstance(target, dict) or not head:
             continue
@@ -222,4 +226,12 @@ def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tup
                            for i in target[key] if isinstance(i, dict)]
         else:
             del target[key]
-    return out
+    return _declared(out, extensions)
+
+
+def _declared(resource: dict[str, Any], extensions: list[str]) -> dict[str, Any]:
+    """Drop from `schemas` the extensions projected away (RFC 7643 §3)."""
+    if isinstance(resource.get("schemas"), list):
+        resource["schemas"] = [s for s in resource["schemas"]
+                               if s not in extensions or s in resource]
+    return resource
