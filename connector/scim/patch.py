@@ -218,10 +218,7 @@ def _apply_key(resource: dict[str, Any], op: str, key: str, value: object, rt: s
         if _current_equals(resource, key, value, rt):
             return
         raise
-    if target.filter is not None:
-        raise InvalidValue(f"Key '{key}' of a path-less value cannot hold a filter.",
-                           detail_fr=f"La clé « {key} » d'une valeur sans chemin ne peut "
-                           "pas contenir de filtre.")
+    # A key with a filter (`emails[type eq "work"].value`, as Entra ID sends) acts as a path.
     _apply(resource, op, target, value)
 
 

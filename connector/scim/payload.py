@@ -53,6 +53,8 @@ def _canonical_keys(obj: dict[str, Any], defs: list[dict[str, Any]], where: str,
         if defn is None:
             if drop_unknown is not None and key.lower() in drop_unknown:
                 continue
+            if value is None or value == []:
+                continue  # unassigned (RFC 7643 §2.5), e.g. Entra ID's `"roles": []`
             raise InvalidSyntax(f"Unknown attribute '{where}{key}': no schema of this resource "
                                "defines it.",
                                detail_fr=f"Attribut inconnu « {where}{key} » : aucun schéma de "
