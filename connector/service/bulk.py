@@ -33,11 +33,41 @@ class ResourceService(Protocol):
     def delete(self, resource_id: str, who: Principal, if_match: str | None = None) -> None: ...
 
 
+class TeamsForBulk:
+    """Give the teams service (service/groups.py) the shape of a resource service.
+
+    Its writes return the Keycloak group and leave rendering to the caller; members are not
+    rendered here (a bulk result carries location and version only, as GET's ETag does).
+    """
+
+    def __init__(self, teams: Any) -> None:
+        self.teams = teams
+
+    def create(self, payload: Any, who: Principal, base_url: str = "",
+               french: bool = False) -> dict[str, Any]:
+        return dict(self.teams.render(self.teams.create(payload, who), base_url, False))
+
+    def replace(self, resource_id: str, payload: Any, who: Principal,
+                if_match: str | None = None, base_url: str = "",
+                french: bool = False) -> dict[str, Any]:
+        group = self.teams.replace(resource_id, payload, who, if_match)
+        return dict(self.teams.render(group, base_url, False))
+
+    def patch(self, resource_id: str, body: Any, who: Principal, if_match: str | None = None,
+              base_url: str = "", french: bool = False) -> dict[str, Any]:
+        group = self.teams.patch(resource_id, body, who, if_match)
+        return dict(self.teams.render(group, base_url, False))
+
+    def delete(self, resource_id: str, who: Principal, if_match: str | None = None) -> None:
+        self.teams.delete(resource_id, who, if_match)
+
+
 class BulkService:
     """Dispatch bulk operations by path prefix (/Users, /Groups) to the resource services."""
 
-    def __init__(self, users: ResourceService, groups: ResourceService | None = None) -> None:
-        self.endpoints: dict[str, ResourceService | None] = {"/Users": users, "/Groups": groups}
+    def __init__(self, users: ResourceService, teams: Any = None) -> None:
+        self.endpoints: dict[str, ResourceService | None] = {
+            "/Users": users, "/Groups": TeamsForBulk(teams) if teams is not None else None}
 
     def run(self, request: bulk.BulkRequest, who: Principal, base_url: str = "",
             french: bool = False) -> dict[str, Any]:

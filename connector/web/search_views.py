@@ -11,6 +11,7 @@ from connector.scim import filter as scim_filter
 from connector.scim.discovery import list_response
 from connector.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, ScimError
 from connector.scim.query import ListRequest, parse_list_request, project
+from connector.service.groups import needs_members
 from connector.web.http import json_body, prefers_french, scim_response
 from connector.web.user_views import base_url
 
@@ -44,6 +45,14 @@ def _requests(params: dict[str, Any], max_page: int) -> list[tuple[str, Any, Lis
     if not out and failure is not None:
         raise failure
     return out
+
+
+def _search(resource_type: str, service: Any, req: ListRequest, who: Any, url: str,
+            french: bool) -> tuple[int, list[dict[str, Any]]]:
+    """Ask one type's service; teams render their members only when the projection shows them."""
+    if resource_type == "Group":
+        return service.search(req, who, url, needs_members(req.attributes, req.excluded))
+    return service.search(req, who, url, french)
 
 
 def _sort_key(sort_by: str) -> Any:
@@ -83,9 +92,9 @@ def search_all() -> Any:
     total = 0
     found: list[dict[str, Any]] = []
     if sort_by:  # the first start+count of each sorted type hold the merged page
-        for _, service, req in requests:
+        for resource_type, service, req in requests:
             sub = dataclasses.replace(req, start_index=1, count=start - 1 + count)
-            n, resources = service.search(sub, who, url, french)
+            n, resources = _search(resource_type, service, sub, who, url, french)
             total += n
             found += resources
         key = _sort_key(sort_by)
@@ -94,9 +103,9 @@ def search_all() -> Any:
         found = (present + [r for r in found if key(r)[0] == 1])[start - 1:start - 1 + count]
     else:  # types follow each other: Users, then Groups
         skip, left = start - 1, count
-        for _, service, req in requests:
+        for resource_type, service, req in requests:
             sub = dataclasses.replace(req, start_index=skip + 1, count=left)
-            n, resources = service.search(sub, who, url, french)
+            n, resources = _search(resource_type, service, sub, who, url, french)
             total += n
             found += resources
             left -= len(resources)

@@ -237,3 +237,25 @@ def test_root_search_refuses_what_it_cannot_serve(e1, body):
 def test_root_search_needs_a_token(app):
     r = app.test_client().post("/scim/v2/.search", json={"schemas": [SEARCH]})
     assert r.status_code == 401
+
+
+def test_root_search_spans_users_and_groups(e1, app):
+    if app.extensions.get("groups") is None:
+        pytest.skip("Groups are not served by this build")
+    tag = unique("Both")
+    user = {**granted_user(), "displayName": tag}
+    uid = e1.post("/Users", json=user).json["id"]
+    team = e1.post("/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                    "displayName": tag})
+    assert team.status_code == 201, team.json
+    query = {"schemas": [SEARCH], "filter": f'displayName eq "{tag}"'}
+    r = e1.post("/.search", json=query)
+    assert r.json["totalResults"] == 2
+    assert {(x["meta"]["resourceType"], x["id"]) for x in r.json["Resources"]} == {
+        ("User", uid), ("Group", team.json["id"])}
+    r = e1.post("/.search", json={**query, "startIndex": 2, "count": 1})
+    assert r.json["totalResults"] == 2
+    assert [x["id"] for x in r.json["Resources"]] == [team.json["id"]]
+    r = e1.post("/.search", json={**query, "sortBy": "displayName", "count": 1,
+                                  "attributes": ["displayName"]})
+    assert r.json["itemsPerPage"] == 1 and r.json["Resources"][0]["displayName"] == tag
