@@ -188,8 +188,12 @@ def _emit(report: Any, as_json: bool) -> None:
 def expire(ctx: Context, as_of: Any, dry_run: bool, as_json: bool,
            upcoming: int | None) -> None:
     """Revoke every access ended by a day (R8, R9). Exit 0 ok, 1 a user failed, 75 locked."""
+    import signal
+
     from connector.service.lifecycle import EXIT_LOCKED, LockHeld
 
+    # Kubernetes stops a Job with SIGTERM: unwind normally so the lock is released.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     day = as_of.date() if as_of else None
     life = _lifecycle(ctx)
     if upcoming is not None:
