@@ -183,8 +183,8 @@ class JobState:
     def heartbeat(self, owner: str, now: datetime | None = None) -> None:
         """Show the lock holder is alive (after each day), so a long run is not taken over."""
         info = self.lock_info()
-        if info is None or info.owner != owner:
-            return
+        if info is None or info.owner != owner:  # taken over as stale: this run must stop
+            raise LockHeld(info or LockInfo("", "?", None, None))
         attrs = {"owner": [owner], "startedAt": [_stamp(info.started or _now())],
                  "heartbeatAt": [_stamp(now or _now())]}
         self.gw.request("PUT", self.gw.path("/groups/{g}", g=info.group_id),

@@ -27,6 +27,7 @@ from connector.domain.dates import today_in_paris
 from connector.keycloak.jobstate import JobState, LockHeld, LockInfo, default_owner
 from connector.keycloak.translate import A_ENDS, A_STATUS, A_USERNAME
 from connector.keycloak.users import UserQuery
+from connector.scim.errors import Unavailable
 from connector.service.users import UserService
 
 log = logging.getLogger("connector.lifecycle")
@@ -136,7 +137,10 @@ class Lifecycle:
             self._expire_days(report, as_of, dry_run, owner)
         finally:
             if not dry_run:
-                self.state.release(owner)
+                try:
+                    self.state.release(owner)
+                except Exception as exc:  # keep the first error; a stale lock expires (TTL)
+                    log.warning("expire: could not release the lock: %s", exc)
         if taken_over is not None:
             report.extra["tookOverStaleLock"] = {
                 "owner": taken_over.owner,
@@ -170,6 +174,7 @@ class Lifecycle:
             if done_through is None or candidate > done_through:
                 done_through = candidate
                 if found:  # empty days are cheap to scan again: no write for them
+                    self.state.heartbeat(owner)  # raises if a peer took the lock over
                     self.state.set_last_completed(done_through)
                     written = done_through
             if (datetime.now() - beat).total_seconds() > HEARTBEAT_SECONDS:
@@ -188,6 +193,8 @@ class Lifecycle:
         try:
             diff = self.users.reevaluate(rep, as_of, EXPIRE_WHO, dry_run=dry_run,
                                          action="user.expire")
+        except Unavailable:  # an outage is not one user's fault: stop, the next run resumes
+            raise
         except Exception as exc:  # one broken user must not stop the others' revocation
             log.error("expire: user %s failed: %s", rep.get("id"), exc)
             audit("user.expire", who=EXPIRE_WHO, etude=entry["etude"], target=entry["id"],
@@ -284,6 +291,8 @@ class Lifecycle:
                       changed=["roles"], removed_roles=_role_names(roles))
             diff = self.users.reevaluate(rep, today, who, dry_run=not apply,
                                          action="user.reconcile")
+        except Unavailable:
+            raise
         except Exception as exc:  # report and go on: one user must not hide the others
             log.error("reconcile: user %s failed: %s", user_id, exc)
             return {**entry, "outcome": "failed", "error": str(exc)}

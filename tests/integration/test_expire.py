@@ -243,3 +243,13 @@ def test_a_failing_user_gives_a_non_zero_exit_and_keeps_the_marker(e2, kc, life,
         assert "1 failed" in result.output
     finally:
         kc.request("DELETE", kc.path("/users/{u}", u=broken["id"]))
+
+
+def test_a_run_whose_lock_was_taken_over_stops(job):
+    job.plant("me:1:aaaa", datetime.now(UTC))
+    job.heartbeat("me:1:aaaa")
+    job.plant("peer:2:bbbb", datetime.now(UTC))  # a peer judged us dead and took over
+    with pytest.raises(LockHeld):
+        job.heartbeat("me:1:aaaa")
+    assert not job.release("me:1:aaaa")
+    assert job.lock_info().owner == "peer:2:bbbb"
