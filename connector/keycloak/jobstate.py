@@ -104,7 +104,8 @@ class JobState:
     # -- marker ------------------------------------------------------------------------------
     def last_completed(self) -> date | None:
         """Return the last day whose expiring users were all handled, or None (never run)."""
-        values = (self.group().get("attributes") or {}).get(self.marker_attr) or []
+        found = self._by_path(JOBS_GROUP)  # read only: a dry run creates nothing
+        values = ((found or {}).get("attributes") or {}).get(self.marker_attr) or []
         try:
             return date.fromisoformat(values[0]) if values else None
         except ValueError:
