@@ -200,7 +200,7 @@ def test_cli_json_summary_per_etude_and_exit_zero(e1, e2, kc, job, settings):
     job.set_last_completed(end)
     result = run_cli(settings, "--as-of", (end + timedelta(days=1)).isoformat(), "--json")
     assert result.exit_code == 0, result.output
-    body = json.loads(result.output[result.output.index("{"):])
+    body = json.loads(result.stdout)
     assert body["perEtude"]["E1"]["expired"] >= 1 and body["perEtude"]["E2"]["expired"] >= 1
     assert {u["id"] for u in body["users"]} >= {one["id"], two["id"]}
     assert body["failed"] == 0 and body["dryRun"] is False
@@ -213,7 +213,7 @@ def test_upcoming_lists_ends_within_the_window_and_changes_nothing(e2, kc, job, 
     late = cdd(e2, as_of + timedelta(days=20))
     result = run_cli(settings, "--as-of", as_of.isoformat(), "--upcoming", "10", "--json")
     assert result.exit_code == 0, result.output
-    body = json.loads(result.output[result.output.index("{"):])
+    body = json.loads(result.stdout)
     listed = {u["id"]: u for u in body["users"]}
     assert soon["id"] in listed and late["id"] not in listed
     assert listed[soon["id"]]["lastDay"] == (as_of + timedelta(days=4)).isoformat()

@@ -55,7 +55,7 @@ def test_consistent_etude_reports_zero(admin, etude, life, settings):
     assert report.users == [] and report.extra["examined"] == 2
     result = reconcile_cli(settings, "--etude", etude, "--json")
     assert result.exit_code == 0, result.output
-    body = json.loads(result.output[result.output.index("{"):])
+    body = json.loads(result.stdout)
     assert body["users"] == [] and body["examined"] == 2 and body["dryRun"] is True
 
 
