@@ -205,13 +205,14 @@ def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tup
                 target[key] = [i for i in items if i]
             else:
                 target[key] = source[key]
-        return _declared({k: v for k, v in out.items() if v != {} or k in always},
-                         extensions)
+        return {k: v for k, v in out.items() if v != {} or k in always}
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in resource.items()}
     for name in excluded:
         urn, head, sub = split(name)
-        if urn and not head:  # a whole extension
+        if urn and not head:  # a whole extension, and its URN in `schemas` (RFC 7643 §3)
             out.pop(urn, None)
+            if isinstance(out.get("schemas"), list):
+                out["schemas"] = [s for s in out["schemas"] if s != urn]
             continue
         target = out.get(urn) if urn else out
         if not isinstance(target, dict) or not head:
@@ -226,12 +227,4 @@ def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tup
                            for i in target[key] if isinstance(i, dict)]
         else:
             del target[key]
-    return _declared(out, extensions)
-
-
-def _declared(resource: dict[str, Any], extensions: list[str]) -> dict[str, Any]:
-    """Drop from `schemas` the extensions projected away (RFC 7643 §3)."""
-    if isinstance(resource.get("schemas"), list):
-        resource["schemas"] = [s for s in resource["schemas"]
-                               if s not in extensions or s in resource]
-    return resource
+    return out
