@@ -101,6 +101,29 @@ def bench_size(size: int, days: tuple[date, date], life: Lifecycle, state: JobSt
             "ours_empty": ours_empty, "theirs_empty": theirs_empty, "empty": empty}
 
 
+def report(results: list[dict[str, Any]], empty: int, file: Any = sys.stdout) -> None:
+    """Print the two tables: one night with 1% ending, and nights with nobody ending."""
+
+    def out(line: str = "") -> None:
+        print(line, file=file, flush=True)
+
+    out("\nexpire, one night with 1% of the realm ending; connector = Lifecycle.expire "
+        "(`connector expire`), direct = same revocation on the Admin API, same run\n")
+    out(f"{'users':>7} {'ending':>6} {'connector s':>11} {'direct s':>8} {'ratio':>5} "
+        f"{'ms/user':>7} {'direct ms/user':>14} {'kc calls':>8} {'direct calls':>12}")
+    for r in results:
+        out(f"{r['size']:>7} {r['expired']:>6} {r['ours']:>11.2f} {r['theirs']:>8.2f} "
+            f"{r['ours'] / r['theirs']:>5.2f} {1000 * r['ours'] / r['expired']:>7.1f} "
+            f"{1000 * r['theirs'] / r['revoked']:>14.1f} {r['ours_calls']:>8} "
+            f"{r['theirs_calls']:>12}")
+    out(f"\nnights with nobody ending ({empty} at each size)\n")
+    out(f"{'users':>7} {'connector ms/night':>18} {'direct ms/night':>15} {'ratio':>5}")
+    for r in results:
+        out(f"{r['size']:>7} {1000 * r['ours_empty'] / r['empty']:>18.1f} "
+            f"{1000 * r['theirs_empty'] / r['empty']:>15.1f} "
+            f"{r['ours_empty'] / r['theirs_empty']:>5.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10000,50000",
@@ -138,24 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{fill['endingPerDay']})", file=sys.stderr)
             results.append(bench_size(size, nights, life, JobState(life.gw), direct_gw,
                                       group_ids, args.empty_days))
+            report(results[-1:], args.empty_days, file=sys.stderr)  # in case a later size dies
     finally:
         with contextlib.suppress(KeycloakHTTPError):
             admin_gw.request("DELETE", admin_gw.path(""))
-    print("\nexpire, one night with 1% of the realm ending; connector = Lifecycle.expire "
-          "(`connector expire`), direct = same revocation on the Admin API, same run\n")
-    print(f"{'users':>7} {'ending':>6} {'connector s':>11} {'direct s':>8} {'ratio':>5} "
-          f"{'ms/user':>7} {'direct ms/user':>14} {'kc calls':>8} {'direct calls':>12}")
-    for r in results:
-        print(f"{r['size']:>7} {r['expired']:>6} {r['ours']:>11.2f} {r['theirs']:>8.2f} "
-              f"{r['ours'] / r['theirs']:>5.2f} {1000 * r['ours'] / r['expired']:>7.1f} "
-              f"{1000 * r['theirs'] / r['revoked']:>14.1f} {r['ours_calls']:>8} "
-              f"{r['theirs_calls']:>12}")
-    print(f"\nnights with nobody ending ({args.empty_days} at each size)\n")
-    print(f"{'users':>7} {'connector ms/night':>18} {'direct ms/night':>15} {'ratio':>5}")
-    for r in results:
-        print(f"{r['size']:>7} {1000 * r['ours_empty'] / r['empty']:>18.1f} "
-              f"{1000 * r['theirs_empty'] / r['empty']:>15.1f} "
-              f"{r['ours_empty'] / r['theirs_empty']:>5.2f}")
+    report(results, args.empty_days)
     return 0
 
 
