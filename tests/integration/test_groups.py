@@ -295,8 +295,9 @@ def test_filters_paging_projection_and_search(e1):
     assert set(r.json) == {"schemas", "id", "displayName"}
     r = e1.post("/Groups/.search", json={"filter": f'displayName eq "{tag}-0"',
                                          "attributes": ["displayName", "externalId"]})
-    assert r.json["Resources"] == [{"schemas": [G, EG], "id": ids[0],
-                                    "displayName": f"{tag}-0", "externalId": f"{tag}-x0"}]
+    [found] = r.json["Resources"]
+    assert G in found.pop("schemas")
+    assert found == {"id": ids[0], "displayName": f"{tag}-0", "externalId": f"{tag}-x0"}
     total = e1.get("/Groups?count=0").json["totalResults"]
     pages = [e1.get(f"/Groups?startIndex={s}&count=2&excludedAttributes=members").json
              for s in range(1, total + 1, 2)]
