@@ -108,13 +108,15 @@ class UserStore:
                                 first=0, max=1000, briefRepresentation="true"))
 
     def group_id(self, path: str) -> str:
-        """Resolve a group path to its id (cached: bootstrap-made groups keep their ids)."""
+        """Resolve a group path to its id; profile groups (made by bootstrap) are cached."""
         with self._lock:
             if path in self._group_ids:
                 return self._group_ids[path]
         found = self.gw.get(self.gw.path("/group-by-path/{p}", p=path.lstrip("/")))
-        with self._lock:
-            self._group_ids[path] = str(found["id"])
+        # Team subgroups come and go with their ids: only /<platform>/<profile> is cached.
+        if path.strip("/").count("/") == 1:
+            with self._lock:
+                self._group_ids[path] = str(found["id"])
         return str(found["id"])
 
     def join(self, user_id: str, group_id: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +16,6 @@ from connector.keycloak.teams import (
     team_from_keycloak,
     team_parts,
 )
-from connector.keycloak.users import UserStore
 from connector.mappings import Mappings
 from connector.scim import filter as scim_filter
 from connector.scim import patch as scim_patch
@@ -195,10 +193,8 @@ def needs_members(attributes: tuple[str, ...], excluded: tuple[str, ...]) -> boo
 class TeamService:
     """Create, read, change and delete an étude's teams; keep delegation groups in step."""
 
-    def __init__(self, store: TeamStore, directory: EtudeDirectory, mappings: Mappings,
-                 user_store: UserStore | None = None) -> None:
+    def __init__(self, store: TeamStore, directory: EtudeDirectory, mappings: Mappings) -> None:
         self.store, self.directory, self.mappings = store, directory, mappings
-        self.user_store = user_store
 
     # -- Delegation protocol (service/users.py calls these on every user write) -----------------
     def groups_for(self, groups: list[dict[str, Any]], scim: dict[str, Any],
@@ -216,17 +212,7 @@ class TeamService:
             for child in self.store.children(str(group["id"]), 0, 100):
                 if child["name"] in platforms:
                     out.add(str(child["path"]))
-                    self._prime(str(child["path"]), str(child["id"]))
         return out
-
-    def _prime(self, path: str, group_id: str) -> None:
-        # UserStore caches path -> id for ever; a subgroup deleted and re-created (platform
-        # dropped then given back, team re-created) gets a new id, so hand it the fresh one.
-        store = self.user_store
-        if store is not None:
-            lock: threading.Lock = store._lock
-            with lock:
-                store._group_ids[path] = group_id
 
     def teams_of(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """RFC 7643 §4.1.2: the user's teams among his groups."""

@@ -65,7 +65,7 @@ def setup_teams(app: Flask, gw: Gateway, directory: EtudeDirectory, mappings: An
 
     set_permission_catalogue(list(mappings.permissions))
     users = app.extensions["users"]
-    teams = TeamService(TeamStore(gw), directory, mappings, users.store)
+    teams = TeamService(TeamStore(gw), directory, mappings)
     app.extensions["groups"] = teams
     users.delegation = teams
 
