@@ -116,6 +116,8 @@ def _category(result: CheckResult) -> str:
     if result.resource_type is None:
         return "discovery"
     urn = _urn(result)
+    if not urn and result.status in FAILED and _accepted_etude_rejection(result):
+        return f"{result.resource_type}/étude"  # its full-user creation hit an étude rule
     family = ("étude" if urn.startswith(E) else "enterprise" if urn.startswith(ENTERPRISE)
               else "core")
     return f"{result.resource_type}/{family}"
