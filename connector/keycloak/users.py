@@ -36,11 +36,6 @@ class UserQuery:
                          (*self.attributes, (key, value)))
 
 
-def q_safe(value: str) -> bool:
-    """Tell whether a value can travel in `q=key:value` (no separator inside it)."""
-    return bool(value) and not any(c in value for c in ' :"\t\n')
-
-
 class UserStore:
     """The Keycloak side of SCIM Users."""
 

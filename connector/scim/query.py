@@ -119,7 +119,10 @@ def plan_users(node: scim_filter.Node | None) -> Plan:
         value = term.value
         if isinstance(value, bool):
             value = "true" if value else "false"
-        return not (not isinstance(value, str) or not _q_safe(value))
+        if not isinstance(value, str) or not value:
+            return False
+        # `q=key:value` cannot carry separators; plain parameters (username=…) can.
+        return not key[0].startswith("attr:") or _q_safe(value)
 
     terms, residual = scim_filter.split_conjuncts(node, pushable)
     for term in terms:
@@ -135,7 +138,7 @@ def plan_users(node: scim_filter.Node | None) -> Plan:
 
 
 def _q_safe(value: str) -> bool:
-    return bool(value) and not any(c in value for c in ' :"\t\n')
+    return not any(c in value for c in ' :"\t\n')
 
 
 def sort_resources(resources: list[dict[str, Any]], sort_by: str | None, descending: bool,

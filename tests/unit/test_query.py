@@ -40,6 +40,7 @@ def test_or_and_non_equality_are_evaluated_in_the_connector():
 def test_values_that_cannot_travel_in_q_are_not_pushed():
     assert plan('externalId eq "a b"').terms == []
     assert plan('externalId eq "a:b"').terms == []
+    assert plan('userName eq "non-existent user"').terms == [("userName", "non-existent user")]
 
 
 def test_list_parameters_are_validated():
