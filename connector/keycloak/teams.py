@@ -48,16 +48,9 @@ def _one(attrs: dict[str, list[str]], key: str) -> str | None:
     return values[0] if values else None
 
 
-def member_display(user: dict[str, Any]) -> str:
-    """Name a member for display: first and last name, else the username."""
-    full = f"{user.get('firstName') or ''} {user.get('lastName') or ''}".strip()
-    return full or str(user.get("username") or user["id"])
-
-
 def member_from_keycloak(user: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """Render one member (RFC 7643 §4.2: value, display, $ref, type)."""
-    return {"value": user["id"], "display": member_display(user),
-            "$ref": f"{base_url}/Users/{user['id']}", "type": "User"}
+    """Render one member as RFC 7643 §8.7.1 defines it: value, $ref, type."""
+    return {"value": user["id"], "$ref": f"{base_url}/Users/{user['id']}", "type": "User"}
 
 
 def team_from_keycloak(group: dict[str, Any], members: list[dict[str, Any]] | None,

@@ -123,7 +123,8 @@ GROUP_ATTRIBUTES: list[dict[str, Any]] = [
     attr("members", "complex", multi=True, sub=[
         attr("value", mutability="immutable"),
         attr("$ref", "reference", mutability="immutable", refs=("User",)),
-        attr("display", mutability="readOnly"),
+        # Accepted from clients (Okta sends it) and ignored; RFC 7643 §8.7.1 does not return it.
+        attr("display", mutability="readOnly", returned="never"),
         attr("type", mutability="immutable", canonical=("User",)),
     ], description="The team's members (users of the same étude)."),
 ]

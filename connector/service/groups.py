@@ -460,6 +460,12 @@ class TeamService:
                                                          "Operations": plan.rest}, "Group")
                        if plan.rest else resource)
             adds, removes = plan.add, plan.remove
+        if not who.is_admin and not (patched.get(ETUDE_GROUP) or {}).get("etude"):
+            # R11: refuse loudly rather than put the token's étude back behind the client.
+            raise InvalidValue(f"The étude code ({ETUDE_GROUP}:etude) cannot be removed: it is "
+                               f"the token's ({who.etude}).",
+                               detail_fr=f"Le code de l'étude ({ETUDE_GROUP}:etude) ne peut pas "
+                               f"être supprimé : c'est celui du jeton ({who.etude}).")
         clean = {k: v for k, v in patched.items() if k not in ("id", "meta", "members")}
         new = self._validate(strip_read_only(parse_resource(clean, "Group"), "Group"), who,
                              old.etude)
