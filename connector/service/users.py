@@ -170,10 +170,15 @@ class UserService:
         plan = plan_users(req.filter)
         query = self._scope(self._query(plan), who)
         if plan.residual is None and not req.sort_by:
-            total = self.store.count(query)
-            if req.count == 0 or req.start_index > total:
-                return total, []
+            if req.count == 0:
+                return self.store.count(query), []
             reps = self.store.search(query, req.start_index - 1, req.count)
+            # A first page that is not full is the whole answer: no count needed (the usual
+            # `userName eq` lookup of Entra ID and Okta costs one call).
+            if req.start_index == 1 and len(reps) < req.count:
+                total = len(reps)
+            else:
+                total = self.store.count(query)
             return total, [self.render(r, base_url, french) for r in reps]
         candidates = self._all(query)
         resources = [self.render(r, base_url, french) for r in candidates]
