@@ -49,8 +49,11 @@ integration: venv
 
 test: lint unit integration
 
+# Each bench fills its own throw-away realm; SIZES=10000,50000 by default (tens of minutes).
+SIZES ?= 10000,50000
 bench: venv keycloak
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.bench_filter --sizes $(SIZES)
+	$(BIN)/python -m bench.bench_expire --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
