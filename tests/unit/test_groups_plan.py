@@ -111,7 +111,7 @@ def test_team_paths_and_translation():
              "attributes": attrs}
     out = team_from_keycloak(group, [{"id": "u", "username": "anne", "firstName": "Anne",
                                       "lastName": "Martin"}], "https://x/scim/v2")
-    assert out["members"] == [{"value": "u", "display": "Anne Martin", "type": "User",
+    assert out["members"] == [{"value": "u", "type": "User",
                                "$ref": "https://x/scim/v2/Users/u"}]
     assert out[EG] == {"etude": "E1", "delegatedPermissions": ["send_reminders"],
                        "platforms": ["mars"]}
