@@ -117,3 +117,29 @@ def test_all_etudes_skips_users_the_connector_does_not_manage(kc, life):
         assert kc_user(kc, uid)["enabled"] is True
     finally:
         kc.request("DELETE", kc.path("/users/{u}", u=uid))
+
+
+def test_team_delegation_is_not_drift_but_a_hand_made_one_is(e2, kc, settings):
+    """R12: the CLI sees delegation as the SCIM app does (same wiring)."""
+    uid = e2.post("/Users", json=granted_user(unique("del"))).json["id"]
+    other = e2.post("/Users", json=granted_user(unique("del"))).json["id"]
+    G = "urn:ietf:params:scim:schemas:core:2.0:Group"
+    EG = "urn:iqera:params:scim:schemas:extension:etude:2.0:Group"
+    r = e2.post("/Groups", json={"schemas": [G, EG], "displayName": unique("team"),
+                                 "members": [{"value": uid}],
+                                 EG: {"delegatedPermissions": ["send_reminders"],
+                                      "platforms": ["mars"]}})
+    assert r.status_code == 201, r.json
+    sub = f"/etudes/E2/{r.json['displayName']}/mars"
+    assert sub in kc_groups(kc, uid)
+    # A hand-made membership of the delegation subgroup, without being in the team.
+    gid = kc.get(kc.path("/group-by-path/{p}", p=sub.lstrip("/")))["id"]
+    kc.request("PUT", kc.path("/users/{u}/groups/{g}", u=other, g=gid))
+
+    result = CliRunner().invoke(cli, ["reconcile", "--etude", "E2", "--json"],
+                                env={"CONNECTOR_REALM": settings.realm})
+    assert result.exit_code == 0, result.output
+    found = {u["id"]: u for u in json.loads(result.stdout)["users"]}
+    assert uid not in found
+    assert found[other]["differences"] == [f"member of {sub}, should not be"]
+    kc.request("DELETE", kc.path("/users/{u}/groups/{g}", u=other, g=gid))
