@@ -5,11 +5,11 @@ Run: .venv/bin/python -m bench.bench_expire [--sizes 10000,50000] [--empty-days 
 Creates a throw-away realm (bootstrapped like `connector bootstrap`, étude B1), fills it through
 Keycloak's partial import with users shaped as the connector writes them, 1% of the realm on
 each of two index days: one night is expired by the connector (`Lifecycle.expire`, the code of
-`connector expire`), the other by the same work done directly on the Admin API (one paged
-`GET /users?q=accessEndsOn:<day>`, then per user PUT disabled+expired, POST logout, DELETE the
-platform group). It also times nights on which nobody expires. Both are measured in the same
-run; the realm is deleted at the end. The claim to check: time follows the expiring users, not
-the realm (ms per expired user and ms per empty night flat across sizes).
+`connector expire`), the other by the same work done directly on the Admin API (the members of
+the day-index group `/access-ends-on/<day>`, paged, then per user PUT disabled+expired, POST
+logout, DELETE the platform group). It also times nights on which nobody expires. Both are
+measured in the same run; the realm is deleted at the end. The claim to check: time follows the
+expiring users, not the realm (ms per expired user and ms per empty night flat across sizes).
 
 Only the expiring users are imported with group memberships (bench/populate.py explains why);
 every user carries the connector's full attribute set, which is what the day-index query reads.
@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bench.populate import populate, profile_of
-from connector.keycloak.bootstrap import bootstrap
+from connector.keycloak.bootstrap import INDEX_ROOT, bootstrap
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, connect
 from connector.keycloak.jobstate import JobState
@@ -40,17 +40,28 @@ FAR = date(2099, 1, 1)
 PAGE = 200
 
 
-def direct_expire(gw: Gateway, day: date, group_ids: dict[str, str]) -> int:
-    """The same revocation done by hand on the Admin API; return the users revoked."""
+def day_members(gw: Gateway, day: date) -> list[dict[str, Any]]:
+    """Read the day-index group's members on the Admin API (none when it does not exist)."""
+    try:
+        group = gw.get(gw.path("/group-by-path/{p}", p=f"{INDEX_ROOT}/{day.isoformat()}"))
+    except KeycloakHTTPError as exc:
+        if exc.status == 404:
+            return []
+        raise
     found: list[dict[str, Any]] = []
     first = 0
     while True:
-        page = gw.get(gw.path("/users"), q=f"accessEndsOn:{day.isoformat()}", first=first,
-                      max=PAGE, briefRepresentation="false")
+        page = gw.get(gw.path("/groups/{g}/members", g=group["id"]), first=first, max=PAGE,
+                      briefRepresentation="false")
         found += page
         if len(page) < PAGE:
-            break
+            return found
         first += PAGE
+
+
+def direct_expire(gw: Gateway, day: date, group_ids: dict[str, str]) -> int:
+    """The same revocation done by hand on the Admin API; return the users revoked."""
+    found = day_members(gw, day)
     for rep in found:
         uid = rep["id"]
         rep["enabled"] = False
@@ -64,8 +75,7 @@ def direct_expire(gw: Gateway, day: date, group_ids: dict[str, str]) -> int:
 
 def direct_empty(gw: Gateway, days: list[date]) -> None:
     for day in days:
-        gw.get(gw.path("/users"), q=f"accessEndsOn:{day.isoformat()}", first=0, max=PAGE,
-               briefRepresentation="false")
+        day_members(gw, day)
 
 
 def bench_size(size: int, days: tuple[date, date], life: Lifecycle, state: JobState,

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from connector.keycloak.bootstrap import INDEX_ROOT
 from connector.keycloak.gateway import Gateway
 from connector.keycloak.translate import user_to_keycloak
+from connector.keycloak.users import UserStore
 from connector.scim.schema_defs import ETUDE_USER
 
 CHUNK = 1000
@@ -47,6 +49,8 @@ def user_rep(i: int, etude: str = "B1", ends_on: date | None = None,
     rep = user_to_keycloak(scim, status="granted", issues=[],
                            ends_on=ends_on.isoformat() if ends_on else None)
     rep["groups"] = [f"/etudes/{etude}", *(f"/{p}/{profile_of(i)}" for p in sorted(platforms))]
+    if ends_on is not None:  # the R9 day index the nightly job reads
+        rep["groups"].append(f"/{INDEX_ROOT}/{ends_on.isoformat()}")
     return rep
 
 
@@ -63,6 +67,9 @@ def populate(gw: Gateway, count: int, etude: str = "B1", expiring_every: int = 1
     seconds taken and how many users end on each day.
     """
     started = time.perf_counter()
+    store = UserStore(gw)
+    for day in ends_on:  # partial import needs the groups it names to exist
+        store.ensure_group(f"/{INDEX_ROOT}/{day.isoformat()}")
     per_day: dict[str, int] = {d.isoformat(): 0 for d in ends_on}
     turn = 0
     last = first + count

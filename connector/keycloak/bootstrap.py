@@ -12,6 +12,9 @@ from connector.mappings import Mappings
 from connector.settings import Settings
 
 ETUDES_ROOT = "etudes"
+# R9 day index: /access-ends-on/<YYYY-MM-DD> holds the users whose access ends that day. Group
+# membership is an indexed lookup in Keycloak's database, where `q=attr:value` scans attributes.
+INDEX_ROOT = "access-ends-on"
 # What the connector's service account may do, and nothing more (least privilege).
 SERVICE_ACCOUNT_ROLES = ("manage-users", "view-users", "query-users", "query-groups",
                          "view-clients", "query-clients")
@@ -93,6 +96,7 @@ class Planner:
         for key, platform in self.mappings.platforms.items():
             self._groups(platform.group_root, key, clients[key])
         self._group_path(f"/{ETUDES_ROOT}", None)
+        self._group_path(f"/{INDEX_ROOT}", None)
         self._service_account()
         return self.actions
 

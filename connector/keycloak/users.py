@@ -114,6 +114,28 @@ class UserStore:
                 self._group_ids[path] = str(found["id"])
         return str(found["id"])
 
+    def ensure_group(self, path: str) -> str:
+        """Return the id of a group, creating it (and its parents) when absent."""
+        try:
+            return self.group_id(path)
+        except KeycloakHTTPError as exc:
+            if exc.status != 404:
+                raise
+        parent, name = path.rsplit("/", 1)
+        target = (self.gw.path("/groups/{g}/children", g=self.ensure_group(parent)) if parent
+                  else self.gw.path("/groups"))
+        try:
+            self.gw.request("POST", target, body={"name": name})
+        except KeycloakHTTPError as exc:
+            if exc.status != 409:  # created meanwhile by another writer: fine
+                raise
+        return self.group_id(path)
+
+    def members(self, group_id: str, first: int, max_results: int) -> list[dict[str, Any]]:
+        """Return one page of a group's members, full representations."""
+        return list(self.gw.get(self.gw.path("/groups/{g}/members", g=group_id), first=first,
+                                max=max_results, briefRepresentation="false"))
+
     def join(self, user_id: str, group_id: str) -> None:
         """Add the user to a group."""
         self.gw.request("PUT", self.gw.path("/users/{u}/groups/{g}", u=user_id, g=group_id))

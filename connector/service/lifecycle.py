@@ -2,7 +2,9 @@
 
 Cost follows the expiring users, not the realm: every user write stores `accessEndsOn`, the
 first day access is no longer allowed, and Keycloak has no range query on attributes, so the
-job asks Keycloak for `q=accessEndsOn:<day>` for each day since the last completed one.
+job asks Keycloak for the members of the day-index group `/access-ends-on/<day>` for each day
+since the last completed one (a membership lookup, indexed in Keycloak's database, where an
+attribute query `q=accessEndsOn:<day>` would scan every user's attributes).
 
 Why no scan for users whose index day lies *before* the marker (an admin moved a CDD end date
 into the past, say): every SCIM write recomputes the access status on the day of the write and
@@ -24,8 +26,9 @@ from typing import Any
 
 from connector.audit import audit
 from connector.domain.dates import today_in_paris
+from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.jobstate import JobState, LockHeld, LockInfo, default_owner
-from connector.keycloak.translate import A_ENDS, A_STATUS, A_USERNAME
+from connector.keycloak.translate import A_STATUS, A_USERNAME
 from connector.keycloak.users import UserQuery
 from connector.scim.errors import Unavailable
 from connector.service.users import UserService
@@ -110,15 +113,23 @@ class Lifecycle:
         The whole day is read before anything is written: a repair may rewrite the index
         attribute, which would shift the pages under an offset.
         """
-        query = UserQuery(attributes=((A_ENDS, day.isoformat()), *extra))
+        path = self.users.index_group(day.isoformat())
+        assert path is not None
+        try:
+            group_id = self.store.group_id(path)
+        except KeycloakHTTPError as exc:
+            if exc.status == 404:  # nobody's access ends that day
+                return []
+            raise
         out: list[dict[str, Any]] = []
         first = 0
         while True:
-            page = self.store.search(query, first, PAGE)
+            page = self.store.members(group_id, first, PAGE)
             out += page
             if len(page) < PAGE:
-                return out
+                break
             first += PAGE
+        return [u for u in out if all(_attr(u, k) == v for k, v in extra)]
 
     # -- expire ------------------------------------------------------------------------------
     def expire(self, as_of: date | None = None, dry_run: bool = False,
@@ -318,6 +329,9 @@ def _differences(diff: dict[str, Any], roles: dict[str, list[Any]]) -> list[str]
     ends = diff.get("accessEndsOn")
     if ends and ends[0] != ends[1]:
         out.append(f"accessEndsOn is {ends[0]}, should be {ends[1]}")
+    if diff.get("index"):
+        have, want = diff["index"]
+        out.append(f"expiry index groups {have or 'none'}, should be {want or 'none'}")
     out += [f"member of {path}, should not be" for path in diff["leave"]]
     out += [f"not member of {path}, should be" for path in diff["join"]]
     out += [f"direct client role {name}, should come from groups only"

@@ -20,6 +20,7 @@ from connector.domain.rules import (
     normalise_contract_type,
     validate_submission,
 )
+from connector.keycloak.bootstrap import INDEX_ROOT
 from connector.keycloak.etudes import EtudeDirectory, Principal
 from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
@@ -285,6 +286,20 @@ class UserService:
         roots = {f"/{p.group_root}/" for p in self.mappings.platforms.values()}
         return any(path.startswith(r) for r in roots) or self._is_delegation_group(path)
 
+    @staticmethod
+    def index_group(ends: str | None) -> str | None:
+        """R9: the day-index group of the first day a user's access is no longer allowed."""
+        return f"/{INDEX_ROOT}/{ends}" if ends else None
+
+    def _sync_index(self, user_id: str, groups: list[dict[str, Any]], ends: str | None) -> None:
+        """Put the user in the index group of his end day, and in no other (R9)."""
+        wanted = self.index_group(ends)
+        for group in groups:
+            if group["path"].startswith(f"/{INDEX_ROOT}/") and group["path"] != wanted:
+                self.store.leave(user_id, group["id"])
+        if wanted and wanted not in {g["path"] for g in groups}:
+            self.store.join(user_id, self.store.ensure_group(wanted))
+
     def _is_delegation_group(self, path: str) -> bool:
         """R12: /etudes/<code>/<team>/<platform> carries a team's delegated client roles."""
         parts = path.strip("/").split("/")
@@ -312,8 +327,12 @@ class UserService:
         status, issues, ends, registered = self._decide(scim)
         rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends)
         etude = scim[ETUDE_USER]["etude"]
+        index = self.index_group(ends)
+        if index:
+            self.store.ensure_group(index)
         rep["groups"] = sorted(self._platform_groups(scim, status)
-                               | ({f"/etudes/{etude}"} if registered else set()))
+                               | ({f"/etudes/{etude}"} if registered else set())
+                               | ({index} if index else set()))
         if password:
             rep["credentials"] = [{"type": "password", "value": password, "temporary": False}]
         elif status == "granted":
@@ -374,6 +393,7 @@ class UserService:
         try:
             wanted, groups = self.wanted_groups(user_id, scim, status)
             self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
+            self._sync_index(user_id, groups, ends)
             if registered:
                 self.store.join(user_id, str(self.directory.group_id(scim[ETUDE_USER]["etude"])))
             if password:
@@ -462,14 +482,21 @@ class UserService:
             # The expiry day index (R9): a hand edit of an end date in the console leaves it stale.
             "accessEndsOn": [((rep.get("attributes") or {}).get("accessEndsOn") or [None])[0],
                              ends]}
+        indexed = sorted(g["path"] for g in groups if g["path"].startswith(f"/{INDEX_ROOT}/"))
+        wanted_index = self.index_group(ends)
+        index_ok = indexed == ([wanted_index] if wanted_index else [])
         diff["changed"] = (diff["status"][0] != diff["status"][1]
                            or diff["enabled"][0] != diff["enabled"][1]
                            or diff["accessEndsOn"][0] != diff["accessEndsOn"][1]
+                           or not index_ok
                            or bool(diff["leave"]) or bool(diff["join"]))
+        if not index_ok:
+            diff["index"] = [indexed, wanted_index]
         if diff["changed"] and not dry_run:
             new_rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends,
                                        base=rep)
             self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
+            self._sync_index(user_id, groups, ends)
             audit(action, who=who, etude=diff["etude"], target=user_id,
                   changed=([*(["accessStatus"] if diff["status"][0] != status else []),
                             *(["accessEndsOn"] if diff["accessEndsOn"][0] != ends else [])]),

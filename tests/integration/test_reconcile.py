@@ -102,9 +102,12 @@ def test_a_hand_edited_end_date_fixes_the_expiry_index(admin, etude, kc, life):
     rep["attributes"].update({"contractType": ["CDD"], "contractEndDate": ["2032-02-10"]})
     kc.request("PUT", kc.path("/users/{u}", u=user["id"]), body=rep)
     report = life.reconcile(etude)
-    assert report.users[0]["differences"] == ["accessEndsOn is None, should be 2032-02-11"]
+    assert report.users[0]["differences"] == [
+        "accessEndsOn is None, should be 2032-02-11",
+        "expiry index groups none, should be /access-ends-on/2032-02-11"]
     life.reconcile(etude, apply=True)
     assert kc_user(kc, user["id"])["attributes"]["accessEndsOn"] == ["2032-02-11"]
+    assert "/access-ends-on/2032-02-11" in kc_groups(kc, user["id"], index=True)
     assert life.reconcile(etude).users == []
 
 

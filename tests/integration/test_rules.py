@@ -182,6 +182,16 @@ def test_r5_cdd_end_date(e1, kc):
     r = e1.post("/Users", json=granted_user(contractType="CDD", contractEndDate=day(0)))
     assert r.json[E]["accessStatus"] == "granted"
     assert kc_user(kc, r.json["id"])["attributes"]["accessEndsOn"] == [day(1)]
+    # R9 day index: a group per end day, so the nightly job asks for members, not a scan.
+    assert f"/access-ends-on/{day(1)}" in kc_groups(kc, r.json["id"], index=True)
+    uid = r.json["id"]
+    r = patch(e1, uid, {"op": "replace", "path": f"{E}:contractEndDate", "value": day(5)})
+    assert {g for g in kc_groups(kc, uid, index=True) if g.startswith("/access-ends-on/")} == {
+        f"/access-ends-on/{day(6)}"}
+    r = patch(e1, uid, {"op": "replace", "path": f"{E}:contractType", "value": "CDI"},
+              {"op": "remove", "path": f"{E}:contractEndDate"})
+    assert r.status_code == 200, r.json
+    assert not {g for g in kc_groups(kc, uid, index=True) if g.startswith("/access-ends-on/")}
     r = e1.post("/Users", json=granted_user(contractType="CDI", contractEndDate=day(30)))
     assert r.status_code == 400 and "contractEndDate" in r.json["detail"]
 
