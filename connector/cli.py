@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -59,6 +60,8 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     from connector.web.app import create_app
 
     app = create_app(ctx.settings)
+    # waitress configures the root logger too: keep one line per event on stderr.
+    logging.getLogger("connector").propagate = False
     host = host or ctx.settings.host
     port = port or ctx.settings.port
     click.echo(f"connector: serving SCIM 2.0 at http://{host}:{port}/scim/v2 "
