@@ -40,6 +40,8 @@ from connector.scim.payload import parse_resource, strip_read_only
 from connector.scim.query import ListRequest, Plan, plan_users, sort_resources
 from connector.scim.schema_defs import ETUDE_USER
 
+# Push-down terms that leave a handful of users at most, whatever the realm size.
+SELECTIVE = {"userName", "attr:emailIndex", "attr:externalId"}
 DATE_FIELDS = ("kbisDate", "employerAttestationDate", "contractEndDate", "departureDate",
                "confidentialityAcceptedDate")
 PAGE = 500
@@ -181,7 +183,13 @@ class UserService:
             else:
                 total = self.store.count(query)
             return total, [self.render(r, base_url, french) for r in reps]
-        candidates = self._all(query)
+        if not who.is_admin and SELECTIVE & {f for f, _ in plan.terms}:
+            # A selective term narrows enough on its own; a second attribute term (the étude
+            # scope) only slows Keycloak's query down. The scope is then applied here.
+            candidates = [r for r in self._all(self._query(plan))
+                          if ((r.get("attributes") or {}).get("etude") or [None])[0] == who.etude]
+        else:
+            candidates = self._all(query)
         resources = [self.render(r, base_url, french) for r in candidates]
         if plan.residual is not None:
             resources = [r for r in resources if scim_filter.matches(plan.residual, r, "User")]
@@ -190,6 +198,10 @@ class UserService:
         return len(resources), resources[start:start + req.count]
 
     def _all(self, query: UserQuery) -> list[dict[str, Any]]:
+        """Read every candidate; a short first page needs no count (selective filters)."""
+        out: list[dict[str, Any]] = list(self.store.search(query, 0, PAGE))
+        if len(out) < PAGE:
+            return out
         if self.store.count(query) > self.max_candidates:
             raise TooMany(f"The filter leaves more than {self.max_candidates} users to examine; "
                           "add an equality on userName, externalId, emails or an étude "
@@ -197,8 +209,7 @@ class UserService:
                           detail_fr=f"Le filtre laisse plus de {self.max_candidates} utilisateurs "
                           "à examiner ; ajoutez une égalité sur userName, externalId, emails ou "
                           "un attribut de l'étude.")
-        out: list[dict[str, Any]] = []
-        first = 0
+        first = PAGE
         while True:
             page = self.store.search(query, first, PAGE)
             out += page
