@@ -19,11 +19,12 @@ from connector.keycloak.teams import (
 from connector.mappings import Mappings
 from connector.scim import filter as scim_filter
 from connector.scim import patch as scim_patch
-from connector.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from connector.scim.errors import InvalidValue, NotFound, Uniqueness
 from connector.scim.filter import And, Compare, Node, Not, Or, Present, ValuePath, get_ci
 from connector.scim.payload import parse_resource, strip_read_only
 from connector.scim.query import ListRequest, sort_resources
 from connector.scim.schema_defs import ETUDE_GROUP, ETUDE_USER, PATCH_OP
+from connector.scim.versioning import check_if_match
 
 MAX_NAMED_IDS = 10
 
@@ -564,11 +565,4 @@ class TeamService:
     @staticmethod
     def _check_version(current: dict[str, Any], if_match: str | None) -> None:
         """RFC 7644 §3.14: a stale If-Match is 412."""
-        if not if_match or if_match.strip() == "*":
-            return
-        tags = {t.strip() for t in if_match.split(",")}
-        version = current["meta"]["version"]
-        if version not in tags and version.removeprefix("W/") not in tags:
-            raise PreconditionFailed("The resource changed since you read it (If-Match).",
-                                     detail_fr="La ressource a changé depuis votre lecture "
-                                     "(If-Match).")
+        check_if_match(current["meta"]["version"], if_match)

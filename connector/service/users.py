@@ -30,7 +30,6 @@ from connector.scim import patch as scim_patch
 from connector.scim.errors import (
     InvalidValue,
     NotFound,
-    PreconditionFailed,
     ScimError,
     TooMany,
     Unavailable,
@@ -39,6 +38,7 @@ from connector.scim.errors import (
 from connector.scim.payload import parse_resource, strip_read_only
 from connector.scim.query import ListRequest, Plan, plan_users, sort_resources
 from connector.scim.schema_defs import ETUDE_USER
+from connector.scim.versioning import check_if_match
 
 # Push-down terms that leave a handful of users at most, whatever the realm size.
 SELECTIVE = {"userName", "attr:emailIndex", "attr:externalId"}
@@ -527,14 +527,7 @@ class UserService:
     @staticmethod
     def _check_version(current: dict[str, Any], if_match: str | None) -> None:
         """RFC 7644 §3.14: a stale If-Match is 412."""
-        if not if_match or if_match.strip() == "*":
-            return
-        tags = {t.strip() for t in if_match.split(",")}
-        version = current["meta"]["version"]
-        if version not in tags and version.removeprefix("W/") not in tags:
-            raise PreconditionFailed("The resource changed since you read it (If-Match).",
-                                     detail_fr="La ressource a changé depuis votre lecture "
-                                     "(If-Match).")
+        check_if_match(current["meta"]["version"], if_match)
 
     @staticmethod
     def _keycloak_error(exc: KeycloakHTTPError) -> ScimError:

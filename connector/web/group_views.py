@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, request
 
 from connector.scim.discovery import list_response
 from connector.scim.query import parse_list_request, project
+from connector.scim.versioning import not_modified
 from connector.service.groups import TeamService, needs_members
 from connector.web.http import json_body, scim_response
 from connector.web.user_views import base_url
@@ -69,8 +70,7 @@ def create_group() -> Any:
 def get_group(team_id: str) -> Any:
     group = service().load(team_id, g.principal)
     version = service().render(group, base_url(), False)["meta"]["version"]
-    wanted = request.headers.get("If-None-Match")
-    if wanted and version in {t.strip() for t in wanted.split(",")}:
+    if not_modified(version, request.headers.get("If-None-Match")):
         return scim_response(None, 304, {"ETag": version})
     return one(group)
 

@@ -35,10 +35,15 @@ def error_response(error: ScimError) -> Response:
 
 def json_body() -> Any:
     """Parse the request body as JSON, or raise 400 invalidSyntax with a clear detail."""
-    raw = request.get_data(cache=True)
+    return parse_json(request.get_data(cache=True))
+
+
+def parse_json(raw: bytes, expected: str = "a JSON object",
+               expected_fr: str = "un objet JSON") -> Any:
+    """Parse a body as JSON, or raise 400 invalidSyntax saying what was expected."""
     if not raw:
-        raise InvalidSyntax("The request body is empty; a JSON object is expected.",
-                            detail_fr="Le corps de la requête est vide ; un objet JSON est "
+        raise InvalidSyntax(f"The request body is empty; {expected} is expected.",
+                            detail_fr=f"Le corps de la requête est vide ; {expected_fr} est "
                             "attendu.")
     try:
         return json.loads(raw)

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, request
 
 from connector.scim.discovery import list_response
 from connector.scim.query import parse_list_request, project
+from connector.scim.versioning import not_modified
 from connector.service.users import UserService
 from connector.web.http import json_body, prefers_french, scim_response
 
@@ -67,8 +68,7 @@ def create_user() -> Any:
 @blueprint.get("/Users/<user_id>")
 def get_user(user_id: str) -> Any:
     resource = service().get(user_id, g.principal, base_url(), prefers_french())
-    wanted = request.headers.get("If-None-Match")
-    if wanted and resource["meta"]["version"] in {t.strip() for t in wanted.split(",")}:
+    if not_modified(resource["meta"]["version"], request.headers.get("If-None-Match")):
         return scim_response(None, 304, {"ETag": resource["meta"]["version"]})
     return one(resource)
 
