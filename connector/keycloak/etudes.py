@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.keycloak.bootstrap import ETUDES_ROOT
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.gateway import Gateway
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 TOKEN_ATTR = "connectorTokens"  # values "<id>:<sha256 hex>:<created ISO>"
@@ -63,14 +63,7 @@ class EtudeDirectory:
     # -- groups -----------------------------------------------------------------------------
     def group(self, code: str | None = None) -> dict[str, Any] | None:
         """Return the group of an étude (or the /etudes root), or None if not registered."""
-        path = f"{ETUDES_ROOT}/{code}" if code else ETUDES_ROOT
-        try:
-            found = self.gw.get(self.gw.path("/group-by-path/{p}", p=path))
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return found if isinstance(found, dict) else None
+        return self.gw.group_by_path(f"{ETUDES_ROOT}/{code}" if code else ETUDES_ROOT)
 
     def group_id(self, code: str) -> str | None:
         """Return the Keycloak id of an étude's group, cached (ids never change)."""

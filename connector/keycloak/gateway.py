@@ -130,6 +130,16 @@ class Gateway:
         """GET and parse."""
         return self.request("GET", path, params=params)
 
+    def group_by_path(self, path: str) -> dict[str, Any] | None:
+        """Return the group at a path (`etudes/E1`), or None when there is none."""
+        try:
+            found = self.get(self.path("/group-by-path/{p}", p=path.lstrip("/")))
+        except KeycloakHTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, dict) else None
+
     def created_id(self, path: str, body: Any) -> str:
         """POST a representation and return the new id from the Location header."""
         resp = self.send("POST", path, body=body, ok=(201,))

@@ -83,13 +83,7 @@ class JobState:
 
     # -- the jobs group ----------------------------------------------------------------------
     def _by_path(self, path: str) -> dict[str, Any] | None:
-        try:
-            found = self.gw.get(self.gw.path("/group-by-path/{p}", p=path))
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return found if isinstance(found, dict) else None
+        return self.gw.group_by_path(path)
 
     def group(self) -> dict[str, Any]:
         """Return `/connector-jobs`, creating it on first use (a 409 means a peer just did)."""

@@ -4,10 +4,12 @@ mappings/, with two études, their tokens, an admin token and a real SMTP server
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,6 +125,18 @@ def admin(app: Any, tokens: dict[str, str]) -> Scim:
 def kc(app: Any) -> Gateway:
     """The app's own gateway: read Keycloak's state to check what SCIM claims."""
     return app.extensions["gateway"]  # type: ignore[no-any-return]
+
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
+
+
+def load(name: str, **values: str) -> Any:
+    """Read a stored payload (tests/payloads/), filling its {{placeholders}}."""
+    text = (PAYLOADS / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    assert "{{" not in text, f"unfilled placeholder in {name}"
+    return json.loads(text)
 
 
 def unique(prefix: str = "u") -> str:

@@ -9,24 +9,14 @@ with dotted and URN-qualified keys, `"roles": []`). They live in tests/payloads/
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import E, granted_user, kc_groups, kc_user, unique
+from tests.integration.conftest import E, granted_user, kc_groups, kc_user, load, unique
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
-def load(name: str, **values: str) -> Any:
-    """Read a stored payload, filling its {{placeholders}}."""
-    text = (PAYLOADS / name).read_text(encoding="utf-8")
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    assert "{{" not in text, f"unfilled placeholder in {name}"
-    return json.loads(text)
 
 
 def with_etude(body: dict[str, Any]) -> dict[str, Any]:

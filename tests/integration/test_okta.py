@@ -8,23 +8,10 @@ replace with PUT (echoing `id` and `meta`), deactivate with a path-less `replace
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from tests.integration.conftest import E, granted_user, kc_groups, kc_user, unique
-
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
-
-
-def load(name: str, **values: str) -> Any:
-    """Read a stored payload, filling its {{placeholders}}."""
-    text = (PAYLOADS / name).read_text(encoding="utf-8")
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    assert "{{" not in text, f"unfilled placeholder in {name}"
-    return json.loads(text)
+from tests.integration.conftest import E, granted_user, kc_groups, kc_user, load, unique
 
 
 def okta_lookup(client: Any, user_name: str) -> Any:
