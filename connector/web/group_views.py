@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, g, request
 from connector.scim.discovery import list_response
 from connector.scim.query import parse_list_request, project
 from connector.scim.versioning import not_modified
-from connector.service.groups import TeamService, needs_members
+from connector.service.groups import TeamService
+from connector.service.team_plan import needs_members
 from connector.web.http import json_body, scim_response
 from connector.web.user_views import base_url
 

@@ -11,7 +11,7 @@ from connector.scim import filter as scim_filter
 from connector.scim.discovery import list_response
 from connector.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, ScimError
 from connector.scim.query import ListRequest, parse_list_request, project
-from connector.service.groups import needs_members
+from connector.service.team_plan import needs_members
 from connector.web.http import json_body, prefers_french, scim_response
 from connector.web.user_views import base_url
 

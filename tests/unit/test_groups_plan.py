@@ -12,7 +12,7 @@ from connector.keycloak.teams import (
 )
 from connector.scim.errors import InvalidValue
 from connector.scim.filter import parse_filter
-from connector.service.groups import (
+from connector.service.team_plan import (
     member_ids,
     mentions_members,
     narrowing,
