@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.keycloak.bootstrap import ETUDES_ROOT
-from connector.keycloak.gateway import Gateway
+from connector.keycloak.gateway import Gateway, collect
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 TOKEN_ATTR = "connectorTokens"  # values "<id>:<sha256 hex>:<created ISO>"
@@ -96,15 +96,9 @@ class EtudeDirectory:
         root = self.group()
         if root is None:
             return []
-        out: list[dict[str, Any]] = []
-        first = 0
-        while True:
-            page = self.gw.get(self.gw.path("/groups/{g}/children", g=root["id"]),
-                               first=first, max=500, briefRepresentation="false")
-            out += page
-            if len(page) < 500:
-                return out
-            first += 500
+        return collect(lambda first, size: list(self.gw.get(
+            self.gw.path("/groups/{g}/children", g=root["id"]), first=first, max=size,
+            briefRepresentation="false")), 500)
 
     # -- tokens -----------------------------------------------------------------------------
     def _holder(self, scope: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -130,20 +131,35 @@ class Gateway:
         """GET and parse."""
         return self.request("GET", path, params=params)
 
-    def group_by_path(self, path: str) -> dict[str, Any] | None:
-        """Return the group at a path (`etudes/E1`), or None when there is none."""
+    def find(self, path: str, **params: Any) -> dict[str, Any] | None:
+        """GET one representation, or None when Keycloak answers 404."""
         try:
-            found = self.get(self.path("/group-by-path/{p}", p=path.lstrip("/")))
+            found = self.get(path, **params)
         except KeycloakHTTPError as exc:
             if exc.status == 404:
                 return None
             raise
-        return found if isinstance(found, dict) else None
+        return dict(found) if isinstance(found, dict) else None
+
+    def group_by_path(self, path: str) -> dict[str, Any] | None:
+        """Return the group at a path (`etudes/E1`), or None when there is none."""
+        return self.find(self.path("/group-by-path/{p}", p=path.lstrip("/")))
 
     def created_id(self, path: str, body: Any) -> str:
         """POST a representation and return the new id from the Location header."""
         resp = self.send("POST", path, body=body, ok=(201,))
         return str(resp.headers.get("Location", "")).rstrip("/").rsplit("/", 1)[-1]
+
+
+def collect(fetch: Callable[[int, int], list[dict[str, Any]]], size: int,
+            first: int = 0) -> list[dict[str, Any]]:
+    """Read every page of a listing (`fetch(first, max)`), never Keycloak's default page."""
+    out: list[dict[str, Any]] = []
+    while True:
+        page = fetch(first + len(out), size)
+        out += page
+        if len(page) < size:
+            return out
 
 
 def _unavailable() -> Unavailable:

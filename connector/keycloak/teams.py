@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError, collect
 from connector.scim.schema_defs import ETUDE_GROUP, GROUP
 
 A_EXTERNAL, A_PERMISSIONS, A_PLATFORMS = "externalId", "delegatedPermissions", "platforms"
@@ -102,21 +102,11 @@ class TeamStore:
 
     def group(self, group_id: str) -> dict[str, Any] | None:
         """Return a group with its attributes, or None."""
-        try:
-            return dict(self.gw.get(self.gw.path("/groups/{g}", g=group_id)))
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self.gw.find(self.gw.path("/groups/{g}", g=group_id))
 
     def by_path(self, path: str) -> dict[str, Any] | None:
         """Return a group by its path, or None."""
-        try:
-            return dict(self.gw.get(self.gw.path("/group-by-path/{p}", p=path.lstrip("/"))))
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self.gw.group_by_path(path)
 
     def children(self, parent_id: str, first: int, max_results: int,
                  search: str | None = None) -> list[dict[str, Any]]:
@@ -127,12 +117,8 @@ class TeamStore:
 
     def all_children(self, parent_id: str, search: str | None = None) -> list[dict[str, Any]]:
         """Return every subgroup, page by page."""
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self.children(parent_id, len(out), TEAM_PAGE, search)
-            out += page
-            if len(page) < TEAM_PAGE:
-                return out
+        return collect(lambda first, size: self.children(parent_id, first, size, search),
+                       TEAM_PAGE)
 
     def create_child(self, parent_id: str, name: str, attributes: dict[str, list[str]]) -> str:
         """Create a subgroup and return its id (409 when a sibling has the name)."""
@@ -157,12 +143,8 @@ class TeamStore:
 
     def all_members(self, group_id: str, brief: bool = True) -> list[dict[str, Any]]:
         """Return every member, MEMBER_PAGE at a time (5,000 members: 6 calls)."""
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self.members(group_id, len(out), MEMBER_PAGE, brief)
-            out += page
-            if len(page) < MEMBER_PAGE:
-                return out
+        return collect(lambda first, size: self.members(group_id, first, size, brief),
+                       MEMBER_PAGE)
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         """Return a user (attributes included), or None."""

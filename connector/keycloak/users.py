@@ -55,12 +55,7 @@ class UserStore:
 
     def get(self, user_id: str) -> dict[str, Any] | None:
         """Return a user by id, or None."""
-        try:
-            return dict(self.gw.get(self.gw.path("/users/{u}", u=user_id)))
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self.gw.find(self.gw.path("/users/{u}", u=user_id))
 
     def create(self, rep: dict[str, Any]) -> str:
         """Create a user with groups, credentials and required actions in one transaction."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from connector.audit import audit
 from connector.domain.dates import today_in_paris
-from connector.keycloak.gateway import KeycloakHTTPError
+from connector.keycloak.gateway import collect
 from connector.keycloak.jobstate import JobState, LockHeld, LockInfo, default_owner
 from connector.keycloak.translate import A_STATUS, A_USERNAME
 from connector.keycloak.users import UserQuery
@@ -114,21 +114,11 @@ class Lifecycle:
         attribute, which would shift the pages under an offset.
         """
         path = self.users.index_group(day.isoformat())
-        assert path is not None
-        try:
-            group_id = self.store.group_id(path)
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:  # nobody's access ends that day
-                return []
-            raise
-        out: list[dict[str, Any]] = []
-        first = 0
-        while True:
-            page = self.store.members(group_id, first, PAGE)
-            out += page
-            if len(page) < PAGE:
-                break
-            first += PAGE
+        group = self.gw.group_by_path(path) if path else None
+        if group is None:  # nobody's access ends that day
+            return []
+        out = collect(lambda first, size: self.store.members(str(group["id"]), first, size),
+                      PAGE)
         return [u for u in out if all(_attr(u, k) == v for k, v in extra)]
 
     # -- expire ------------------------------------------------------------------------------

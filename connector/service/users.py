@@ -22,7 +22,7 @@ from connector.domain.rules import (
 )
 from connector.keycloak.bootstrap import INDEX_ROOT
 from connector.keycloak.etudes import EtudeDirectory, Principal
-from connector.keycloak.gateway import KeycloakHTTPError
+from connector.keycloak.gateway import KeycloakHTTPError, collect
 from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
 from connector.keycloak.users import UserQuery, UserStore
 from connector.mappings import Mappings
@@ -209,13 +209,8 @@ class UserService:
                           detail_fr=f"Le filtre laisse plus de {self.max_candidates} utilisateurs "
                           "à examiner ; ajoutez une égalité sur userName, externalId, emails ou "
                           "un attribut de l'étude.")
-        first = PAGE
-        while True:
-            page = self.store.search(query, first, PAGE)
-            out += page
-            if len(page) < PAGE:
-                return out
-            first += PAGE
+        return out + collect(lambda first, size: self.store.search(query, first, size), PAGE,
+                             first=PAGE)
 
     # -- writing -----------------------------------------------------------------------------
     def _prepare(self, payload: dict[str, Any], who: Principal,
