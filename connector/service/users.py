@@ -26,6 +26,7 @@ from connector.keycloak.gateway import KeycloakHTTPError, collect
 from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
 from connector.keycloak.users import UserQuery, UserStore
 from connector.mappings import Mappings
+from connector.scim import filter as scim_filter
 from connector.scim import patch as scim_patch
 from connector.scim.errors import (
     InvalidValue,
@@ -168,8 +169,6 @@ class UserService:
     def search(self, req: ListRequest, who: Principal, base_url: str = "",
              french: bool = False) -> tuple[int, list[dict[str, Any]]]:
         """Answer a query: store paging when the filter is pushed down whole, else in memory."""
-        from connector.scim import filter as scim_filter
-
         plan = plan_users(req.filter)
         query = self._scope(self._query(plan), who)
         if plan.residual is None and not req.sort_by:
