@@ -1,0 +1,191 @@
+"""Write locks held in Keycloak: one writer per resource, across threads and replicas.
+
+Keycloak has no compare-and-set on users or groups, and a PUT replaces a representation whole,
+so two read-change-write cycles on one resource lose one of the writes. Every write therefore
+runs under a lock named after its resource (`user:<id>`, `team:<id>`, `etude:<code>`).
+
+A lock is a child group of `/connector-locks` named after the key: Keycloak's database refuses
+two sibling groups of one name (a unique constraint, shared by every node of a cluster), so
+creating it is an atomic test-and-set, and deleting it releases it. The group carries its owner
+and the moment its lease ends; a lock whose lease has ended belongs to a writer that died
+(process killed, Keycloak gone mid-request) and is taken over by deleting that very group by id.
+The lease is longer than any request may last (gunicorn's timeout), and a holder checks it before
+each step, so a writer that outlives its lease stops instead of racing its successor.
+
+Inside one process a plain mutex per key comes first, so threads of one replica queue without
+asking Keycloak, and a thread that already holds a key may take it again (a team write that
+touches a member takes the member's lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+
+LOCKS_ROOT = "connector-locks"
+STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+MAX_KEY = 200
+
+
+class LockBusy(Exception):
+    """Another writer held the resource for longer than the wait allows."""
+
+    def __init__(self, key: str, seconds: float) -> None:
+        super().__init__(f"{key} is being written by another request (waited {seconds:.0f} s)")
+        self.key = key
+
+
+class LeaseExpired(Exception):
+    """A holder outlived its lease: it must stop writing, a successor may hold the key."""
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime(STAMP)
+
+
+def _parse(value: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(value or "", STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@dataclass
+class Lease:
+    """What one holder knows of its locks: when the earliest lease ends."""
+
+    ends: float  # time.monotonic() deadline
+    groups: dict[str, str] = field(default_factory=dict)  # key -> lock group id
+
+    def check(self) -> None:
+        """Raise LeaseExpired when the lease is over: the next step must not run."""
+        if time.monotonic() >= self.ends:
+            raise LeaseExpired("the write took longer than its lock's lease")
+
+
+class _Local(threading.local):
+    held: dict[str, Lease]
+
+    def __init__(self) -> None:
+        self.held = {}
+
+
+class Locks:
+    """Hand out write locks by key; `with locks.hold("user:<id>") as lease:`."""
+
+    def __init__(self, gw: Gateway, lease_seconds: float = 60.0,
+                 wait_seconds: float = 15.0) -> None:
+        self.gw = gw
+        self.lease_seconds = lease_seconds
+        self.wait_seconds = wait_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._mutexes: dict[str, tuple[threading.Lock, int]] = {}
+        self._table = threading.Lock()
+        self._local = _Local()
+        self._root: str | None = None
+
+    # -- public ---------------------------------------------------------------------------
+    @contextmanager
+    def hold(self, key: str) -> Iterator[Lease]:
+        """Hold one key for the duration of the block (re-entrant within a thread)."""
+        if not key or len(key) > MAX_KEY or "/" in key:
+            raise ValueError(f"bad lock key {key!r}")
+        mine = self._local.held.get(key)
+        if mine is not None:
+            yield mine
+            return
+        deadline = time.monotonic() + self.wait_seconds
+        mutex = self._mutex(key)
+        try:
+            if not mutex.acquire(timeout=self.wait_seconds):
+                raise LockBusy(key, self.wait_seconds)
+            try:
+                lease = self._acquire(key, deadline)
+                self._local.held[key] = lease
+                try:
+                    yield lease
+                finally:
+                    del self._local.held[key]
+                    self._release(lease.groups[key])
+            finally:
+                mutex.release()
+        finally:
+            self._forget(key)
+
+    # -- in-process mutexes -----------------------------------------------------------------
+    def _mutex(self, key: str) -> threading.Lock:
+        with self._table:
+            mutex, users = self._mutexes.get(key, (threading.Lock(), 0))
+            self._mutexes[key] = (mutex, users + 1)
+            return mutex
+
+    def _forget(self, key: str) -> None:
+        with self._table:
+            mutex, users = self._mutexes[key]
+            if users <= 1:
+                del self._mutexes[key]
+            else:
+                self._mutexes[key] = (mutex, users - 1)
+
+    # -- Keycloak ---------------------------------------------------------------------------
+    def root(self) -> str:
+        """Return the id of `/connector-locks`, creating it on first use (409: a peer did)."""
+        if self._root is None:
+            found = self.gw.group_by_path(LOCKS_ROOT)
+            if found is None:
+                self.gw.request("POST", self.gw.path("/groups"), body={"name": LOCKS_ROOT},
+                                ok=(201, 409))
+                found = self.gw.group_by_path(LOCKS_ROOT)
+            if found is None:
+                raise KeycloakHTTPError(404, "lock root vanished", "GET", LOCKS_ROOT)
+            self._root = str(found["id"])
+        return self._root
+
+    def _acquire(self, key: str, deadline: float) -> Lease:
+        pause = 0.01
+        while True:
+            started = time.monotonic()
+            ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+            resp = self.gw.send("POST", self.gw.path("/groups/{g}/children", g=self.root()),
+                                body={"name": key, "attributes": {
+                                    "owner": [f"{self.owner}:{uuid.uuid4().hex[:8]}"],
+                                    "leaseEnds": [_stamp(ends)]}},
+                                ok=(201, 404, 409))
+            if resp.status_code == 201:
+                group_id = str(resp.headers.get("Location", "")).rstrip("/").rsplit("/", 1)[-1]
+                # The lease counts from before the POST: the holder never outlives it.
+                return Lease(started + self.lease_seconds, {key: group_id})
+            if resp.status_code == 404:  # the root was removed by hand: make it again
+                self._root = None
+                continue
+            self._take_over_if_stale(key)
+            if time.monotonic() + pause > deadline:
+                raise LockBusy(key, self.wait_seconds)
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 0.25)
+
+    def _take_over_if_stale(self, key: str) -> None:
+        """Delete a lock whose lease has ended (its holder died); by id, so only once."""
+        found = self.gw.group_by_path(f"{LOCKS_ROOT}/{key}")
+        if found is None:
+            return
+        ends = _parse(((found.get("attributes") or {}).get("leaseEnds") or [None])[0])
+        if ends is None or ends < datetime.now(UTC):
+            self.gw.request("DELETE", self.gw.path("/groups/{g}", g=str(found["id"])),
+                            ok=(204, 404))
+
+    def _release(self, group_id: str) -> None:
+        """Delete the lock group; if Keycloak is gone, the lease frees it later."""
+        with contextlib.suppress(Exception):  # an unreleased lock only delays the next writer
+            self.gw.request("DELETE", self.gw.path("/groups/{g}", g=group_id), ok=(204, 404))
