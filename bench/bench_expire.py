@@ -26,10 +26,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from bench.populate import populate, profile_of
-from connector.keycloak.bootstrap import INDEX_ROOT, bootstrap
+from connector.keycloak.bootstrap import bootstrap
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, connect
 from connector.keycloak.jobstate import JobState
+from connector.keycloak.layout import INDEX_ROOT
 from connector.mappings import get_mappings
 from connector.service.lifecycle import Lifecycle
 from connector.settings import Settings
@@ -43,7 +44,7 @@ PAGE = 200
 def day_members(gw: Gateway, day: date) -> list[dict[str, Any]]:
     """Read the day-index group's members on the Admin API (none when it does not exist)."""
     try:
-        group = gw.get(gw.path("/group-by-path/{p}", p=f"{INDEX_ROOT}/{day.isoformat()}"))
+        group = gw.get(gw.group_path_url(f"{INDEX_ROOT}/{day.isoformat()}"))
     except KeycloakHTTPError as exc:
         if exc.status == 404:
             return []
@@ -155,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         life = Lifecycle(app.extensions["users"], JobState(app.extensions["gateway"]),
                          clock=lambda: FAR)
         direct_gw = Gateway(settings, connect(settings, as_admin=True))
-        group_ids = {p: str(admin_gw.get(admin_gw.path("/group-by-path/{p}",
-                                                       p=f"mars/{p}"))["id"])
+        group_ids = {p: str(admin_gw.get(admin_gw.group_path_url(f"mars/{p}"))["id"])
                      for p in {profile_of(i) for i in range(8)}}
         filled = 0
         for n, size in enumerate(sizes):

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from connector.keycloak.bootstrap import INDEX_ROOT
+from connector.keycloak.clients import Clients
 from connector.keycloak.gateway import Gateway
+from connector.keycloak.layout import INDEX_ROOT
 from connector.keycloak.translate import user_to_keycloak
 from connector.keycloak.users import UserStore
 from connector.scim.schema_defs import ETUDE_USER
@@ -67,7 +68,7 @@ def populate(gw: Gateway, count: int, etude: str = "B1", expiring_every: int = 1
     seconds taken and how many users end on each day.
     """
     started = time.perf_counter()
-    store = UserStore(gw)
+    store = UserStore(gw, Clients(gw))
     for day in ends_on:  # partial import needs the groups it names to exist
         store.ensure_group(f"/{INDEX_ROOT}/{day.isoformat()}")
     per_day: dict[str, int] = {d.isoformat(): 0 for d in ends_on}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +26,32 @@ def audit(action: str, *, who: str, etude: str | None, target: str | None,
     line.update({k: v for k, v in extra.items() if k not in SECRET_NAMES})
     log.info(json.dumps(line, ensure_ascii=False, sort_keys=True))
     return line
+
+
+@contextmanager
+def audited(action: str, *, who: str, etude: str | None,
+            target: str | None) -> Iterator[dict[str, Any]]:
+    """Emit one audit line for a write whatever its outcome; the write fills in the line (R10).
+
+    A refused write says `refused:<status>`, an interrupted one `failed:<status>` with what was
+    `applied` before Keycloak went away; the fields the block set are kept either way.
+    """
+    line: dict[str, Any] = {"etude": etude, "target": target}
+    try:
+        yield line
+    except Exception as exc:
+        status = getattr(exc, "status", None)
+        kind = getattr(exc, "scim_type", None)
+        outcome = (f"refused:{status}" if isinstance(status, int) and status < 500
+                   else f"failed:{status or type(exc).__name__}")
+        extra = {k: v for k, v in line.items() if k not in ("etude", "target", "changed")}
+        audit(action, who=who, etude=line["etude"], target=line["target"],
+              changed=line.get("changed"), outcome=outcome + (f":{kind}" if kind else ""),
+              **extra)
+        raise
+    extra = {k: v for k, v in line.items() if k not in ("etude", "target", "changed")}
+    audit(action, who=who, etude=line["etude"], target=line["target"],
+          changed=line.get("changed"), **extra)
 
 
 def changed_attributes(before: dict[str, Any] | None, after: dict[str, Any],

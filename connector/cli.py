@@ -10,7 +10,7 @@ import click
 
 from connector.keycloak.bootstrap import bootstrap as run_bootstrap
 from connector.keycloak.etudes import EtudeDirectory
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError, connect
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable, connect
 from connector.mappings import MappingError, get_mappings
 from connector.scim.errors import ScimError
 from connector.settings import Settings
@@ -157,15 +157,12 @@ def token_list(ctx: Context, etude_code: str | None) -> None:
         click.echo(f"{token_id}\t{created}")
 
 
-# -- lifecycle: expiry, upcoming report, reconciliation (issue 6) ---------------------------
+# -- lifecycle: expiry, upcoming report, reconciliation ---------------------------------------
 def _lifecycle(ctx: Context) -> Any:
-    """Build the lifecycle service on the very wiring the SCIM app uses (teams, mappings)."""
-    from connector.keycloak.jobstate import JobState
-    from connector.service.lifecycle import Lifecycle
-    from connector.web.app import create_app
+    """Build the lifecycle jobs on the very wiring the SCIM app uses (teams, mappings)."""
+    from connector.wiring import build_services
 
-    users = create_app(ctx.settings, ctx.gw).extensions["users"]
-    return Lifecycle(users, JobState(ctx.gw))
+    return build_services(ctx.settings, ctx.gw).lifecycle()
 
 
 def _emit(report: Any, as_json: bool) -> None:
@@ -227,6 +224,9 @@ def main() -> None:
     """Run the CLI, turning Keycloak failures into one clear line and exit code 1."""
     try:
         cli(standalone_mode=True)
+    except KeycloakUnavailable as exc:
+        click.echo(f"connector: Keycloak cannot be reached ({exc}); retry later.", err=True)
+        sys.exit(1)
     except (ScimError, KeycloakHTTPError) as exc:
         click.echo(f"connector: {getattr(exc, 'detail', exc)}", err=True)
         sys.exit(1)

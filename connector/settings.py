@@ -26,6 +26,7 @@ class Settings:
     mappings_dir: str = ""
     log_level: str = "INFO"
     max_page_size: int = 200
+    max_body_bytes: int = 1048576
     bulk_max_operations: int = 1000
     bulk_max_payload: int = 1048576
     token_cache_seconds: int = 10
@@ -33,6 +34,12 @@ class Settings:
     smtp_port: int = 25
     smtp_from: str = "no-reply@etudes.local"
     threads: int = 8
+    # Writes hold a lock per user or team in Keycloak: its lease (longer than any request may
+    # last) and how long a writer waits for a busy resource before answering 503.
+    lock_lease_seconds: int = 60
+    lock_wait_seconds: int = 15
+    expire_lock_ttl: int = 7200
+    max_candidates: int = 10000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -18,12 +18,25 @@ _DATE_TIME = re.compile(
 )
 
 
+# The days a record may name: an open end is no value at all, never a far-future sentinel
+# such as 9999-12-31 (the day after it cannot even be counted).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def _format_error(field: str, rule: str) -> RuleViolation:
     return RuleViolation(
         rule, field,
-        f"{field} must be a date (YYYY-MM-DD) or an ISO 8601 date-time.",
-        f"{field} doit être une date (AAAA-MM-JJ) ou une date-heure ISO 8601.",
+        f"{field} must be a date (YYYY-MM-DD) or an ISO 8601 date-time, between "
+        f"{FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}; leave it out for no date.",
+        f"{field} doit être une date (AAAA-MM-JJ) ou une date-heure ISO 8601, entre le "
+        f"{FIRST_DAY:%d/%m/%Y} et le {LAST_DAY:%d/%m/%Y} ; omettez-la s'il n'y a pas de date.",
     )
+
+
+def _bounded(day: date, field: str, rule: str) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _format_error(field, rule)
+    return day
 
 
 def _paris_day(moment: datetime) -> date:
@@ -54,16 +67,16 @@ def parse_day(value: object, field: str, rule: str = "format") -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return _paris_day(value)
+        return _bounded(_paris_day(value), field, rule)
     if isinstance(value, date):
-        return value
+        return _bounded(value, field, rule)
     if not isinstance(value, str):
         raise _format_error(field, rule)
     try:
         if match := _DAY.fullmatch(value):
-            return date(*(int(part) for part in match.groups()))
+            return _bounded(date(*(int(part) for part in match.groups())), field, rule)
         if match := _DATE_TIME.fullmatch(value):
-            return _paris_day(_parse_date_time(match))
+            return _bounded(_paris_day(_parse_date_time(match)), field, rule)
     except (ValueError, OverflowError) as exc:
         raise _format_error(field, rule) from exc
     raise _format_error(field, rule)

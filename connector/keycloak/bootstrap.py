@@ -8,13 +8,10 @@ from functools import partial
 from typing import Any
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.layout import ETUDES_ROOT, INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT
 from connector.mappings import Mappings
 from connector.settings import Settings
 
-ETUDES_ROOT = "etudes"
-# R9 day index: /access-ends-on/<YYYY-MM-DD> holds the users whose access ends that day. Group
-# membership is an indexed lookup in Keycloak's database, where `q=attr:value` scans attributes.
-INDEX_ROOT = "access-ends-on"
 # What the connector's service account may do, and nothing more (least privilege).
 SERVICE_ACCOUNT_ROLES = ("manage-users", "view-users", "query-users", "query-groups",
                          "view-clients", "query-clients")
@@ -96,7 +93,11 @@ class Planner:
         for key, platform in self.mappings.platforms.items():
             self._groups(platform.group_root, key, clients[key])
         self._group_path(f"/{ETUDES_ROOT}", None)
-        self._group_path(f"/{INDEX_ROOT}", None)
+        # R9 day index: /access-ends-on/<day> holds the users whose access ends that day (a
+        # membership lookup is indexed, where `q=attr:value` scans attributes); jobs and locks
+        # keep the connector's own state. None of these grants anything.
+        for root in (INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT):
+            self._group_path(f"/{root}", None)
         self._service_account()
         return self.actions
 
@@ -170,7 +171,7 @@ class Planner:
     # -- groups --------------------------------------------------------------------------------
     def _group_path(self, path: str, parent_id: str | None) -> str | None:
         try:
-            found = self.read(self.gw.path("/group-by-path/{p}", p=path.lstrip("/")))
+            found = self.read(self.gw.group_path_url(path))
             if found:
                 return str(found["id"])
         except KeycloakHTTPError as exc:
@@ -180,8 +181,7 @@ class Planner:
 
         def create() -> None:
             if parent_id is None and path.count("/") > 1:
-                parent = self.gw.get(self.gw.path("/group-by-path/{p}",
-                                                  p=path.rsplit("/", 1)[0].lstrip("/")))["id"]
+                parent = self.gw.get(self.gw.group_path_url(path.rsplit("/", 1)[0]))["id"]
                 self.gw.request("POST", self.gw.path("/groups/{g}/children", g=parent),
                                 body={"name": name})
             elif parent_id is None:
@@ -223,7 +223,7 @@ class Planner:
         return [r for r in roles if r["name"] in names]
 
     def _map_later(self, path: str, client_id: str, names: set[str]) -> None:
-        gid = self.gw.get(self.gw.path("/group-by-path/{p}", p=path.lstrip("/")))["id"]
+        gid = self.gw.get(self.gw.group_path_url(path))["id"]
         uuid = self.gw.get(self.gw.path("/clients"), clientId=client_id)[0]["id"]
         self.gw.request("POST", self.gw.path("/groups/{g}/role-mappings/clients/{c}",
                                              g=gid, c=uuid),

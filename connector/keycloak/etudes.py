@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.keycloak.bootstrap import ETUDES_ROOT
 from connector.keycloak.gateway import Gateway, collect
+from connector.keycloak.layout import ETUDES_ROOT
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+# An étude code is written one way only (upper case), so that no case variant of a code can
+# name another étude (Keycloak's attribute queries ignore case; group paths do not).
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+RESERVED_CODES = frozenset({"ADMIN", "ETUDES", "CONNECTOR", "ROOT", "SYSTEM"})
 TOKEN_ATTR = "connectorTokens"  # values "<id>:<sha256 hex>:<created ISO>"
 ADMIN_SCOPE = "admin"
 PREFIX = "cnx"
@@ -35,6 +38,20 @@ class Principal:
     def label(self) -> str:
         """Name the caller in audit lines without revealing the token."""
         return f"admin:{self.token_id}" if self.is_admin else f"etude:{self.etude}:{self.token_id}"
+
+
+def canonical_code_problem(code: object) -> tuple[str, str] | None:
+    """Say why a value is not a canonical étude code (R11), in English and French; None if it is."""
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        shown = str(code)[:40]
+        return (f"'{shown}' is not an étude code: 1 to 32 capital letters, digits, '-' or '_' "
+                "(e.g. 75001 or SECA).",
+                f"« {shown} » n'est pas un code d'étude : 1 à 32 lettres majuscules, chiffres, "
+                "« - » ou « _ » (par ex. 75001 ou SECA).")
+    if code in RESERVED_CODES:
+        return (f"'{code}' is a reserved word, not an étude code.",
+                f"« {code} » est un mot réservé, pas un code d'étude.")
+    return None
 
 
 def hash_secret(secret: str) -> str:
@@ -67,6 +84,8 @@ class EtudeDirectory:
 
     def group_id(self, code: str) -> str | None:
         """Return the Keycloak id of an étude's group, cached (ids never change)."""
+        if canonical_code_problem(code) is not None:
+            return None
         if code not in self._ids:
             group = self.group(code)
             if group is None:
@@ -76,14 +95,21 @@ class EtudeDirectory:
 
     def add(self, code: str, name: str) -> tuple[bool, dict[str, Any]]:
         """Register an étude (R11); return (created, group). Idempotent on the same code."""
-        if not CODE_RE.match(code):
-            raise ValueError("an étude code is 1–32 letters, digits, '-' or '_'")
+        problem = canonical_code_problem(code)
+        if problem is not None:
+            raise ValueError(problem[0])
         existing = self.group(code)
         if existing is not None:
             return False, existing
         root = self.group()
         if root is None:
             raise LookupError("the realm has no /etudes group: run `connector bootstrap` first")
+        similar = [str(g["name"]) for g in self.gw.get(
+            self.gw.path("/groups/{g}/children", g=root["id"]), search=code, first=0, max=100,
+            briefRepresentation="true") if str(g["name"]).lower() == code.lower()]
+        if similar:
+            raise ValueError(f"étude {similar[0]} is already registered; a code differing only "
+                             "by case cannot be registered beside it")
         attrs = {"etudeName": [name], "registeredOn": [datetime.now(UTC).date().isoformat()]}
         self.gw.request("POST", self.gw.path("/groups/{g}/children", g=root["id"]),
                         body={"name": code, "attributes": attrs})
@@ -166,7 +192,7 @@ class EtudeDirectory:
         if parsed is None:
             return None
         scope, token_id, secret = parsed
-        if scope != ADMIN_SCOPE and not CODE_RE.match(scope):
+        if scope != ADMIN_SCOPE and canonical_code_problem(scope) is not None:
             return None
         holder = self._holder(scope)
         if holder is None:  # R11: a token for an unknown étude is refused

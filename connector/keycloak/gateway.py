@@ -12,10 +12,17 @@ from urllib.parse import quote
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 
-from connector.scim.errors import Unavailable
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class KeycloakUnavailable(Exception):
+    """Keycloak cannot be reached (connection refused or reset, timeout, 502/503/504)."""
+
+
+class UnsafePath(ValueError):
+    """A path segment would escape its place in the Admin API's URL space ('..', '/', '')."""
 
 
 class KeycloakHTTPError(Exception):
@@ -77,13 +84,13 @@ class Gateway:
             return self._connection
 
     def path(self, template: str, **parts: str) -> str:
-        """Build an admin path under the realm, escaping each part."""
-        escaped = {k: quote(str(v), safe="") for k, v in parts.items()}
+        """Build an admin path under the realm; refuse a segment that could climb (UnsafePath)."""
+        escaped = {k: quote(safe_segment(str(v)), safe="") for k, v in parts.items()}
         return f"admin/realms/{quote(self.realm, safe='')}" + template.format(**escaped)
 
     def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
              body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
-        """Send one request and return the raw response; map outages to 503."""
+        """Send one request and return the raw response; outages raise KeycloakUnavailable."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
         data = json.dumps(body) if body is not None else ""
         self.calls += 1
@@ -99,15 +106,15 @@ class Gateway:
                 resp = sender(path, data=data, **params)
         except KeycloakConnectionError as exc:
             self._reset()
-            raise _unavailable() from exc
+            raise KeycloakUnavailable(f"{method} {path}: {exc}") from exc
         except KeycloakError as exc:
             self._reset()
             code = getattr(exc, "response_code", None) or 0
             if code in (0, 502, 503, 504):
-                raise _unavailable() from exc
+                raise KeycloakUnavailable(f"{method} {path}: {code}") from exc
             raise KeycloakHTTPError(code, str(exc), method, path) from exc
         if resp.status_code in (502, 503, 504):
-            raise _unavailable()
+            raise KeycloakUnavailable(f"{method} {path}: {resp.status_code}")
         if resp.status_code not in ok:
             raise KeycloakHTTPError(resp.status_code, _message(resp.content), method, path)
         return resp
@@ -143,7 +150,12 @@ class Gateway:
 
     def group_by_path(self, path: str) -> dict[str, Any] | None:
         """Return the group at a path (`etudes/E1`), or None when there is none."""
-        return self.find(self.path("/group-by-path/{p}", p=path.lstrip("/")))
+        return self.find(self.group_path_url(path))
+
+    def group_path_url(self, path: str) -> str:
+        """Build the group-by-path URL of a group path, each name checked and escaped."""
+        names = "/".join(quote(safe_segment(n), safe="") for n in path.strip("/").split("/"))
+        return self.path("") + f"/group-by-path/{names}"
 
     def created_id(self, path: str, body: Any) -> str:
         """POST a representation and return the new id from the Location header."""
@@ -162,6 +174,8 @@ def collect(fetch: Callable[[int, int], list[dict[str, Any]]], size: int,
             return out
 
 
-def _unavailable() -> Unavailable:
-    return Unavailable("Keycloak cannot be reached; retry later.",
-                       detail_fr="Keycloak est injoignable ; réessayez plus tard.")
+def safe_segment(value: str) -> str:
+    """Return a URL path segment that stays one segment: never '', '.', '..' or with '/'."""
+    if value in ("", ".", "..") or "/" in value or "\\" in value or "\x00" in value:
+        raise UnsafePath(f"unsafe path segment {value[:40]!r}")
+    return value

@@ -22,8 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.layout import JOBS_ROOT
 
-JOBS_GROUP = "connector-jobs"
+JOBS_GROUP = JOBS_ROOT
 LOCK_TTL = timedelta(hours=2)
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -75,8 +76,10 @@ class LockHeld(Exception):
 class JobState:
     """Read and write one job's marker and lock in the `/connector-jobs` group."""
 
-    def __init__(self, gw: Gateway, job: str = "expire", ttl: timedelta = LOCK_TTL) -> None:
-        self.gw, self.job, self.ttl = gw, job, ttl
+    def __init__(self, gw: Gateway, job: str = "expire", ttl: timedelta = LOCK_TTL,
+                 ttl_seconds: int | None = None) -> None:
+        self.gw, self.job = gw, job
+        self.ttl = timedelta(seconds=ttl_seconds) if ttl_seconds is not None else ttl
         self.marker_attr = f"{job}.lastCompletedDay"
         self.lock_name = f"{job}.lock"
         self._held: str | None = None

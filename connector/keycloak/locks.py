@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.layout import LOCKS_ROOT
 
-LOCKS_ROOT = "connector-locks"
 STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_KEY = 200
 

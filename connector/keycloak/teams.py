@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError, collect
+from connector.keycloak.clients import Clients
+from connector.keycloak.gateway import Gateway, collect
+from connector.keycloak.layout import team_parts
 from connector.scim.schema_defs import ETUDE_GROUP, GROUP
 
 A_EXTERNAL, A_PERMISSIONS, A_PLATFORMS = "externalId", "delegatedPermissions", "platforms"
@@ -19,14 +20,6 @@ TEAM_PAGE = 500
 
 
 # -- pure translation ------------------------------------------------------------------------
-def team_parts(path: str) -> tuple[str, str] | None:
-    """Split /etudes/<code>/<team> into (code, team); None for any other group."""
-    parts = path.strip("/").split("/")
-    if len(parts) == 3 and parts[0] == "etudes" and all(parts):
-        return parts[1], parts[2]
-    return None
-
-
 def now_stamp(now: datetime | None = None) -> str:
     """Stamp a write to the microsecond, so each write yields a new version (RFC 7644 §3.14)."""
     return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -94,19 +87,13 @@ def eligible_platforms(user: dict[str, Any], team_platforms: list[str]) -> list[
 class TeamStore:
     """The Keycloak side of SCIM Groups: team groups, delegation subgroups, role mappings."""
 
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, clients: Clients) -> None:
         self.gw = gw
-        self._clients: dict[str, str] = {}
-        self._roles: dict[str, dict[str, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
+        self.clients = clients
 
     def group(self, group_id: str) -> dict[str, Any] | None:
         """Return a group with its attributes, or None."""
         return self.gw.find(self.gw.path("/groups/{g}", g=group_id))
-
-    def by_path(self, path: str) -> dict[str, Any] | None:
-        """Return a group by its path, or None."""
-        return self.gw.group_by_path(path)
 
     def children(self, parent_id: str, first: int, max_results: int,
                  search: str | None = None) -> list[dict[str, Any]]:
@@ -146,66 +133,7 @@ class TeamStore:
         return collect(lambda first, size: self.members(group_id, first, size, brief),
                        MEMBER_PAGE)
 
-    def user(self, user_id: str) -> dict[str, Any] | None:
-        """Return a user (attributes included), or None."""
-        try:
-            return dict(self.gw.get(self.gw.path("/users/{u}", u=user_id)))
-        except KeycloakHTTPError as exc:
-            if exc.status in (400, 404):
-                return None
-            raise
-
-    def user_groups(self, user_id: str) -> list[dict[str, Any]]:
-        """Return every group of a user (id, name, path); [] for an unknown user."""
-        try:
-            return list(self.gw.get(self.gw.path("/users/{u}/groups", u=user_id),
-                                    first=0, max=1000, briefRepresentation="true"))
-        except KeycloakHTTPError as exc:
-            if exc.status in (400, 404):
-                return []
-            raise
-
-    def join(self, user_id: str, group_id: str) -> None:
-        """Add a user to a group (idempotent)."""
-        self.gw.request("PUT", self.gw.path("/users/{u}/groups/{g}", u=user_id, g=group_id))
-
-    def leave(self, user_id: str, group_id: str) -> None:
-        """Remove a user from a group (idempotent; an unknown user is no member)."""
-        try:
-            self.gw.request("DELETE", self.gw.path("/users/{u}/groups/{g}", u=user_id,
-                                                   g=group_id))
-        except KeycloakHTTPError as exc:
-            if exc.status != 404:
-                raise
-
     # -- client roles of the delegation subgroups -----------------------------------------------
-    def client_uuid(self, client_id: str) -> str:
-        """Resolve a platform client's id (cached: bootstrap-made clients keep their ids)."""
-        with self._lock:
-            if client_id in self._clients:
-                return self._clients[client_id]
-        found = self.gw.get(self.gw.path("/clients"), clientId=client_id)
-        if not found:
-            raise LookupError(f"client {client_id} missing: run `connector bootstrap`")
-        with self._lock:
-            self._clients[client_id] = str(found[0]["id"])
-        return str(found[0]["id"])
-
-    def _role_reps(self, client_uuid: str, names: set[str]) -> list[dict[str, Any]]:
-        with self._lock:
-            roles = self._roles.get(client_uuid)
-        if roles is None or not names <= set(roles):
-            listed = self.gw.get(self.gw.path("/clients/{c}/roles", c=client_uuid),
-                                 first=0, max=1000)
-            roles = {r["name"]: r for r in listed}
-            with self._lock:
-                self._roles[client_uuid] = roles
-        missing = names - set(roles)
-        if missing:
-            raise LookupError(f"client roles missing: {', '.join(sorted(missing))}; run "
-                              "`connector bootstrap`")
-        return [{"id": roles[n]["id"], "name": roles[n]["name"]} for n in sorted(names)]
-
     def mapped_roles(self, group_id: str, client_uuid: str) -> set[str]:
         """Return the client roles mapped directly on a group."""
         url = self.gw.path("/groups/{g}/role-mappings/clients/{c}", g=group_id, c=client_uuid)
@@ -216,11 +144,11 @@ class TeamStore:
         if names:
             self.gw.request("POST", self.gw.path("/groups/{g}/role-mappings/clients/{c}",
                                                  g=group_id, c=client_uuid),
-                            body=self._role_reps(client_uuid, names))
+                            body=self.clients.role_reps(client_uuid, names))
 
     def unmap_roles(self, group_id: str, client_uuid: str, names: set[str]) -> None:
         """Remove client roles from a group: its members lose them at once."""
         if names:
             self.gw.request("DELETE", self.gw.path("/groups/{g}/role-mappings/clients/{c}",
                                                    g=group_id, c=client_uuid),
-                            body=self._role_reps(client_uuid, names))
+                            body=self.clients.role_reps(client_uuid, names))

@@ -162,8 +162,11 @@ def user_from_keycloak(rep: dict[str, Any], *, teams: list[dict[str, Any]] | Non
 
 
 def version_of(resource: dict[str, Any]) -> str:
-    """Return a weak ETag over the resource's content (RFC 7644 §3.14)."""
-    body = {k: v for k, v in resource.items() if k != "meta"}
+    """Return a weak ETag over the resource's content (RFC 7644 §3.14).
+
+    `groups` is left out: it is read-only here, changed by team writes, and not always read.
+    """
+    body = {k: v for k, v in resource.items() if k not in ("meta", "groups")}
     ext = body.get(ETUDE_USER)
     if isinstance(ext, dict) and ext.get("accessIssues"):  # same version in FR and EN
         body[ETUDE_USER] = {**ext, "accessIssues": [i["code"] for i in ext["accessIssues"]]}

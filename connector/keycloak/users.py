@@ -6,7 +6,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.keycloak.clients import Clients
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.layout import is_index_group
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ class UserQuery:
 class UserStore:
     """The Keycloak side of SCIM Users."""
 
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, clients: Clients) -> None:
         self.gw = gw
+        self.clients = clients
         self._group_ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -54,7 +57,7 @@ class UserStore:
         return int(self.gw.get(self.gw.path("/users/count"), **query.params()))
 
     def get(self, user_id: str) -> dict[str, Any] | None:
-        """Return a user by id, or None."""
+        """Return a user by id (attributes included), or None."""
         return self.gw.find(self.gw.path("/users/{u}", u=user_id))
 
     def create(self, rep: dict[str, Any]) -> str:
@@ -97,14 +100,25 @@ class UserStore:
         return list(self.gw.get(self.gw.path("/users/{u}/groups", u=user_id),
                                 first=0, max=1000, briefRepresentation="true"))
 
+    def memberships(self, user_id: str) -> list[dict[str, Any]]:
+        """Return every group of a user; [] for a user that does not exist."""
+        try:
+            return self.groups_of(user_id)
+        except KeycloakHTTPError as exc:
+            if exc.status == 404:
+                return []
+            raise
+
     def group_id(self, path: str) -> str:
         """Resolve a group path to its id; profile groups (made by bootstrap) are cached."""
         with self._lock:
             if path in self._group_ids:
                 return self._group_ids[path]
-        found = self.gw.get(self.gw.path("/group-by-path/{p}", p=path.lstrip("/")))
+        found = self.gw.group_by_path(path)
+        if found is None:
+            raise KeycloakHTTPError(404, f"no group {path}", "GET", path)
         # Team subgroups come and go with their ids: only /<platform>/<profile> is cached.
-        if path.strip("/").count("/") == 1:
+        if path.strip("/").count("/") == 1 and not is_index_group(path):
             with self._lock:
                 self._group_ids[path] = str(found["id"])
         return str(found["id"])
@@ -132,9 +146,25 @@ class UserStore:
                                 max=max_results, briefRepresentation="false"))
 
     def join(self, user_id: str, group_id: str) -> None:
-        """Add the user to a group."""
+        """Add the user to a group (idempotent)."""
         self.gw.request("PUT", self.gw.path("/users/{u}/groups/{g}", u=user_id, g=group_id))
 
     def leave(self, user_id: str, group_id: str) -> None:
-        """Remove the user from a group."""
-        self.gw.request("DELETE", self.gw.path("/users/{u}/groups/{g}", u=user_id, g=group_id))
+        """Remove the user from a group (idempotent: no member, no group, no error)."""
+        self.gw.request("DELETE", self.gw.path("/users/{u}/groups/{g}", u=user_id, g=group_id),
+                        ok=(200, 204, 404))
+
+    # -- client roles mapped on the user himself (only groups should grant) ------------------
+    def direct_client_roles(self, user_id: str, clients: dict[str, str]) -> dict[str, list[Any]]:
+        """Return the roles of the given clients (clientId -> uuid) mapped on the user."""
+        mappings = self.gw.get(self.gw.path("/users/{u}/role-mappings", u=user_id)) or {}
+        out: dict[str, list[Any]] = {}
+        for client_id, entry in (mappings.get("clientMappings") or {}).items():
+            if client_id in clients and entry.get("mappings"):
+                out[client_id] = list(entry["mappings"])
+        return out
+
+    def remove_client_roles(self, user_id: str, client_uuid: str, roles: list[Any]) -> None:
+        """Unmap client roles from the user himself."""
+        self.gw.request("DELETE", self.gw.path("/users/{u}/role-mappings/clients/{c}",
+                                               u=user_id, c=client_uuid), body=roles)

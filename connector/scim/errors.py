@@ -85,19 +85,6 @@ class InvalidValue(ScimError):
     scim_type = "invalidValue"
 
 
-class InvalidVersion(ScimError):
-    """400 invalidVers: the SCIM protocol version is not supported (§3.12)."""
-
-    scim_type = "invalidVers"
-
-
-class Sensitive(ScimError):
-    """403 sensitive: the request cannot be completed as sent, e.g. secrets in a URI (§3.12)."""
-
-    status = 403
-    scim_type = "sensitive"
-
-
 class Unauthorized(ScimError):
     """401: no valid bearer token (§3.12, RFC 6750)."""
 
@@ -120,12 +107,6 @@ class NotFound(ScimError):
     status = 404
 
 
-class Conflict(ScimError):
-    """409 without scimType: the request conflicts with the resource's state (§3.12)."""
-
-    status = 409
-
-
 class PreconditionFailed(ScimError):
     """412: If-Match does not match the current version (§3.14)."""
 
@@ -138,10 +119,10 @@ class PayloadTooLarge(ScimError):
     status = 413
 
 
-class NotImplementedScim(ScimError):
-    """501: the operation is not supported (§3.12)."""
+class UnsupportedMediaType(ScimError):
+    """415: the body of a write is not JSON (RFC 7644 §3.1 asks for application/scim+json)."""
 
-    status = 501
+    status = 415
 
 
 class Unavailable(ScimError):
@@ -153,3 +134,9 @@ class Unavailable(ScimError):
                  retry_after: int = 30) -> None:
         super().__init__(detail, detail_fr=detail_fr,
                          headers={"Retry-After": str(retry_after)})
+
+
+def keycloak_unavailable() -> Unavailable:
+    """Build the 503 of a Keycloak that cannot be reached (connection, timeout, 502-504)."""
+    return Unavailable("Keycloak cannot be reached; retry later.",
+                       detail_fr="Keycloak est injoignable ; réessayez plus tard.")

@@ -23,6 +23,13 @@ from typing import Any
 from scim2_filter_parser.lexer import SCIMLexer
 
 from connector.scim.errors import InvalidFilter
+from connector.scim.limits import (
+    MAX_FILTER_NESTING,
+    MAX_FILTER_TERMS,
+    MAX_NUMBER_DIGITS,
+    check_filter_text,
+    too_complex,
+)
 from connector.scim.schema_defs import COMMON_ATTRIBUTES, RESOURCE_TYPES, SCHEMAS
 
 COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
@@ -154,6 +161,9 @@ def _split_numbers(chunk: str, offset: int) -> Iterator[_Token]:
     for match in _NUMBER.finditer(chunk):
         yield from _library_tokens(chunk[pos:match.start()], offset + pos)
         text = match.group()
+        if sum(c.isdigit() for c in text) > MAX_NUMBER_DIGITS:
+            raise too_complex(f"a number has more than {MAX_NUMBER_DIGITS} digits",
+                              f"un nombre a plus de {MAX_NUMBER_DIGITS} chiffres")
         number: int | float = float(text) if re.search(r"[.eE]", text) else int(text)
         yield _Token("NUMBER", number, offset + match.start(), offset + match.end())
         pos = match.end()
@@ -223,9 +233,26 @@ class _Parser:
     """Recursive descent over the token stream: or < and < not < primary (RFC 7644 §3.4.2.2)."""
 
     def __init__(self, text: str) -> None:
+        check_filter_text(text)
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.depth = 0
+        self.terms = 0
+
+    def enter(self) -> None:
+        """Count one more level of nesting: parentheses, `not`, value paths."""
+        self.depth += 1
+        if self.depth > MAX_FILTER_NESTING:
+            raise too_complex(f"more than {MAX_FILTER_NESTING} nested levels",
+                              f"plus de {MAX_FILTER_NESTING} niveaux imbriqués")
+
+    def term(self) -> None:
+        """Count one more comparison."""
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise too_complex(f"more than {MAX_FILTER_TERMS} comparisons",
+                              f"plus de {MAX_FILTER_TERMS} comparaisons")
 
     def peek(self) -> _Token | None:
         """Return the next token without consuming it."""
@@ -280,15 +307,21 @@ class _Parser:
     def unary(self, in_brackets: bool) -> Node:
         """`not` applied to the next term, or a primary term."""
         if self.accept("NOT"):
-            return Not(self.unary(in_brackets))
+            self.enter()
+            node = Not(self.unary(in_brackets))
+            self.depth -= 1
+            return node
         return self.primary(in_brackets)
 
     def primary(self, in_brackets: bool) -> Node:
         """`( FILTER )`, a value path or an attribute expression."""
         if self.accept("LPAREN"):
+            self.enter()
             node = self.filter(in_brackets)
             self.expect("RPAREN", "')'", "« ) »")
+            self.depth -= 1
             return node
+        self.term()
         path = self.attr_path()
         nxt = self.peek()
         if nxt is not None and nxt.type == "LBRACKET":
@@ -306,8 +339,10 @@ class _Parser:
     def bracket(self) -> Node:
         """`[ valFilter ]` of a value path."""
         self.expect("LBRACKET", "'['", "« [ »")
+        self.enter()
         node = self.filter(in_brackets=True)
         self.expect("RBRACKET", "']'", "« ] »")
+        self.depth -= 1
         return node
 
     def attr_path(self) -> AttrPath:

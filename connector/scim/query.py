@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from connector.scim import filter as scim_filter
 from connector.scim.errors import BadRequest, InvalidFilter, InvalidValue
+from connector.scim.limits import MAX_INDEX
 from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, RESOURCE_TYPES, find_attribute
 
 # SCIM attribute (canonical, lowercased full name) -> neutral push-down field.
@@ -52,11 +54,20 @@ class Plan:
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
+    """Read startIndex or count (RFC 7644 §3.4.2.4): an integer up to 2^31 - 1."""
+    error = InvalidValue(f"'{name}' must be an integer between {minimum} and {MAX_INDEX}.",
+                         detail_fr=f"« {name} » doit être un entier entre {minimum} et "
+                         f"{MAX_INDEX}.")
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise error
+    if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
+        raise error
     try:
         number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValue(f"'{name}' must be an integer.",
-                           detail_fr=f"« {name} » doit être un entier.") from exc
+    except (TypeError, ValueError, OverflowError):
+        raise error from None
+    if number > MAX_INDEX:
+        raise error
     return max(number, minimum)
 
 

@@ -9,68 +9,36 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from connector.keycloak.etudes import Principal
-from connector.keycloak.gateway import KeycloakHTTPError
+from connector.keycloak.gateway import KeycloakHTTPError, KeycloakUnavailable
 from connector.scim import bulk
-from connector.scim.errors import InvalidValue, NotFound, NotImplementedScim, ScimError
+from connector.scim.errors import InvalidValue, NotFound, ScimError, keycloak_unavailable
+from connector.service.context import RequestContext
 
 log = logging.getLogger("connector.bulk")
 
 
 class ResourceService(Protocol):
-    """What the bulk dispatcher needs of a resource service (UserService, GroupService)."""
+    """What the bulk dispatcher needs of a resource service (users, teams): one contract."""
 
-    def create(self, payload: Any, who: Principal, base_url: str = "",
-               french: bool = False) -> dict[str, Any]: ...
+    def create(self, payload: Any, ctx: RequestContext) -> dict[str, Any]: ...
 
-    def replace(self, resource_id: str, payload: Any, who: Principal,
-                if_match: str | None = None, base_url: str = "",
-                french: bool = False) -> dict[str, Any]: ...
+    def replace(self, resource_id: str, payload: Any, ctx: RequestContext,
+                if_match: str | None = None) -> dict[str, Any]: ...
 
-    def patch(self, resource_id: str, body: Any, who: Principal, if_match: str | None = None,
-              base_url: str = "", french: bool = False) -> dict[str, Any]: ...
+    def patch(self, resource_id: str, body: Any, ctx: RequestContext,
+              if_match: str | None = None) -> dict[str, Any]: ...
 
-    def delete(self, resource_id: str, who: Principal, if_match: str | None = None) -> None: ...
-
-
-class TeamsForBulk:
-    """Give the teams service (service/groups.py) the shape of a resource service.
-
-    Its writes return the Keycloak group and leave rendering to the caller; members are not
-    rendered here (a bulk result carries location and version only, as GET's ETag does).
-    """
-
-    def __init__(self, teams: Any) -> None:
-        self.teams = teams
-
-    def create(self, payload: Any, who: Principal, base_url: str = "",
-               french: bool = False) -> dict[str, Any]:
-        return dict(self.teams.render(self.teams.create(payload, who), base_url, False))
-
-    def replace(self, resource_id: str, payload: Any, who: Principal,
-                if_match: str | None = None, base_url: str = "",
-                french: bool = False) -> dict[str, Any]:
-        group = self.teams.replace(resource_id, payload, who, if_match)
-        return dict(self.teams.render(group, base_url, False))
-
-    def patch(self, resource_id: str, body: Any, who: Principal, if_match: str | None = None,
-              base_url: str = "", french: bool = False) -> dict[str, Any]:
-        group = self.teams.patch(resource_id, body, who, if_match)
-        return dict(self.teams.render(group, base_url, False))
-
-    def delete(self, resource_id: str, who: Principal, if_match: str | None = None) -> None:
-        self.teams.delete(resource_id, who, if_match)
+    def delete(self, resource_id: str, ctx: RequestContext,
+               if_match: str | None = None) -> None: ...
 
 
 class BulkService:
     """Dispatch bulk operations by path prefix (/Users, /Groups) to the resource services."""
 
-    def __init__(self, users: ResourceService, teams: Any = None) -> None:
-        self.endpoints: dict[str, ResourceService | None] = {
-            "/Users": users, "/Groups": TeamsForBulk(teams) if teams is not None else None}
+    def __init__(self, users: ResourceService, teams: ResourceService) -> None:
+        self.endpoints: dict[str, ResourceService] = {"/Users": users, "/Groups": teams}
 
-    def run(self, request: bulk.BulkRequest, who: Principal, base_url: str = "",
-            french: bool = False) -> dict[str, Any]:
+    def run(self, request: bulk.BulkRequest, ctx: RequestContext) -> dict[str, Any]:
         """Run every operation in dependency order; stop once failOnErrors errors occurred."""
         ids: dict[str, str] = {}
         results: dict[int, dict[str, Any]] = {}
@@ -83,12 +51,17 @@ class BulkService:
                 if blocked is not None:
                     raise blocked
                 path = bulk.resolve(op.path, ids)
-                location = f"{base_url}{path}" if op.method != "POST" else None
-                status, resource = self._dispatch(op, path, ids, who, base_url, french)
+                location = f"{ctx.base_url}{path}" if op.method != "POST" else None
+                status, resource = self._dispatch(op, path, ids, ctx)
+            except KeycloakUnavailable:
+                errors += 1
+                results[op.index] = bulk.operation_result(
+                    op, 503, location=location, error=keycloak_unavailable().to_body(ctx.french))
+                continue
             except ScimError as exc:
                 errors += 1
                 results[op.index] = bulk.operation_result(op, exc.status, location=location,
-                                                          error=exc.to_body(french))
+                                                          error=exc.to_body(ctx.french))
                 continue
             except KeycloakHTTPError as exc:
                 errors += 1
@@ -97,7 +70,7 @@ class BulkService:
                     op, 502, location=location, error=_server_error(
                         502, "Keycloak refused the operation; see the connector's log.",
                         "Keycloak a refusé l'opération ; voir le journal du connecteur.",
-                        french))
+                        ctx.french))
                 continue
             except Exception:  # one broken operation must not abort the others (§3.7)
                 errors += 1
@@ -105,7 +78,7 @@ class BulkService:
                 results[op.index] = bulk.operation_result(
                     op, 500, location=location, error=_server_error(
                         500, "Internal error; see the connector's log.",
-                        "Erreur interne ; voir le journal du connecteur.", french))
+                        "Erreur interne ; voir le journal du connecteur.", ctx.french))
                 continue
             if resource is not None:
                 if op.method == "POST" and op.bulk_id:
@@ -119,17 +92,12 @@ class BulkService:
         return bulk.bulk_response([results[i] for i in sorted(results)])
 
     def _dispatch(self, op: bulk.BulkOperation, path: str, ids: dict[str, str],
-                  who: Principal, base_url: str, french: bool
-                  ) -> tuple[int, dict[str, Any] | None]:
+                  ctx: RequestContext) -> tuple[int, dict[str, Any] | None]:
         endpoint, resource_id = bulk.split_path(path)
-        if endpoint not in self.endpoints:
+        service = self.endpoints.get(endpoint)
+        if service is None:
             raise NotFound(f"Bulk serves /Users and /Groups, not {endpoint}.",
                            detail_fr=f"Bulk sert /Users et /Groups, pas {endpoint}.")
-        service = self.endpoints[endpoint]
-        if service is None:
-            raise NotImplementedScim(f"{endpoint} is not served by this connector yet.",
-                                     detail_fr=f"{endpoint} n'est pas encore servi par ce "
-                                     "connecteur.")
         if (op.method == "POST") != (resource_id is None):
             raise InvalidValue(
                 f"{op.method} needs {'the endpoint' if op.method == 'POST' else 'a resource'} "
@@ -139,13 +107,13 @@ class BulkService:
                 f"{endpoint}{'' if op.method == 'POST' else '/<id>'}.")
         data = bulk.resolve(op.data, ids)
         if op.method == "POST":
-            return 201, service.create(data, who, base_url, french)
+            return 201, service.create(data, ctx)
         assert resource_id is not None
         if op.method == "PUT":
-            return 200, service.replace(resource_id, data, who, op.version, base_url, french)
+            return 200, service.replace(resource_id, data, ctx, op.version)
         if op.method == "PATCH":
-            return 200, service.patch(resource_id, data, who, op.version, base_url, french)
-        service.delete(resource_id, who, op.version)
+            return 200, service.patch(resource_id, data, ctx, op.version)
+        service.delete(resource_id, ctx, op.version)
         return 204, None
 
 

@@ -26,12 +26,13 @@ from typing import Any
 
 from connector.audit import audit
 from connector.domain.dates import today_in_paris
-from connector.keycloak.gateway import collect
+from connector.keycloak.gateway import KeycloakUnavailable, collect
 from connector.keycloak.jobstate import JobState, LockHeld, LockInfo, default_owner
+from connector.keycloak.layout import index_group, is_index_group
 from connector.keycloak.translate import A_STATUS, A_USERNAME
 from connector.keycloak.users import UserQuery
 from connector.scim.errors import Unavailable
-from connector.service.users import UserService
+from connector.service.users import Convergence, UserService
 
 log = logging.getLogger("connector.lifecycle")
 
@@ -113,7 +114,7 @@ class Lifecycle:
         The whole day is read before anything is written: a repair may rewrite the index
         attribute, which would shift the pages under an offset.
         """
-        path = self.users.index_group(day.isoformat())
+        path = index_group(day.isoformat())
         group = self.gw.group_by_path(path) if path else None
         if group is None:  # nobody's access ends that day
             return []
@@ -192,20 +193,20 @@ class Lifecycle:
                                  or rep.get("username"), "etude": _attr(rep, "etude"),
                                  "accessEndsOn": day.isoformat()}
         try:
-            diff = self.users.reevaluate(rep, as_of, EXPIRE_WHO, dry_run=dry_run,
-                                         action="user.expire")
-        except Unavailable:  # an outage is not one user's fault: stop, the next run resumes
+            diff = self.users.converge(str(rep["id"]), EXPIRE_WHO, as_of, dry_run=dry_run,
+                                       action="user.expire")
+        except (KeycloakUnavailable, Unavailable):  # not one user's fault: stop, resume later
             raise
         except Exception as exc:  # one broken user must not stop the others' revocation
             log.error("expire: user %s failed: %s", rep.get("id"), exc)
-            audit("user.expire", who=EXPIRE_WHO, etude=entry["etude"], target=entry["id"],
-                  outcome=f"failed:{type(exc).__name__}")
             return {**entry, "outcome": "failed", "error": str(exc)}
-        entry.update({"status": diff["status"], "enabled": diff["enabled"],
-                      "leave": diff["leave"], "join": diff["join"]})
-        if not diff["changed"]:
+        if diff is None:
+            return {**entry, "outcome": "gone"}
+        entry.update({"status": list(diff.status), "enabled": list(diff.enabled),
+                      "leave": diff.leave, "join": diff.join})
+        if not diff.changed:
             entry["outcome"] = "unchanged"
-        elif diff["status"][1] in ("expired", "revoked"):
+        elif diff.status[1] in ("expired", "revoked"):
             entry["outcome"] = "would expire" if dry_run else "expired"
         else:
             entry["outcome"] = "would repair" if dry_run else "repaired"
@@ -239,24 +240,6 @@ class Lifecycle:
                 return
             first += PAGE
 
-    def _client_uuids(self) -> dict[str, str]:
-        wanted = {p.client_id for p in self.users.mappings.platforms.values()}
-        out: dict[str, str] = {}
-        for client_id in sorted(wanted):
-            found = self.gw.get(self.gw.path("/clients"), clientId=client_id)
-            if found:
-                out[client_id] = str(found[0]["id"])
-        return out
-
-    def direct_roles(self, user_id: str, clients: dict[str, str]) -> dict[str, list[Any]]:
-        """Return the platform client roles mapped on the user himself (only groups grant)."""
-        mappings = self.gw.get(self.gw.path("/users/{u}/role-mappings", u=user_id)) or {}
-        out: dict[str, list[Any]] = {}
-        for client_id, entry in (mappings.get("clientMappings") or {}).items():
-            if client_id in clients and entry.get("mappings"):
-                out[client_id] = list(entry["mappings"])
-        return out
-
     def reconcile(self, etude: str | None = None, apply: bool = False,
                   who: str | None = None) -> Report:
         """Compare each managed user's Keycloak state with his record; repair with apply."""
@@ -264,7 +247,8 @@ class Lifecycle:
         who = who or f"cli:reconcile:{operator()}"
         report = Report("reconcile", today, not apply,
                         extra={"etude": etude, "examined": 0, "skipped": 0})
-        clients = self._client_uuids()
+        clients = self.store.clients.uuids(
+            [p.client_id for p in self.users.mappings.platforms.values()])
         query = UserQuery(attributes=(("etude", etude),)) if etude else UserQuery()
         for rep in self._all(query):
             if _attr(rep, A_USERNAME) is None:  # not written by the connector: not ours
@@ -282,21 +266,21 @@ class Lifecycle:
         entry: dict[str, Any] = {"id": user_id, "userName": _attr(rep, A_USERNAME),
                                  "etude": _attr(rep, "etude")}
         try:
-            roles = self.direct_roles(user_id, clients)
+            roles = self.store.direct_client_roles(user_id, clients)
             if roles and apply:  # removing a grant is safe in any order: do it first
                 for client_id, reps in roles.items():
-                    self.gw.request("DELETE", self.gw.path(
-                        "/users/{u}/role-mappings/clients/{c}", u=user_id, c=clients[client_id]),
-                        body=reps)
+                    self.store.remove_client_roles(user_id, clients[client_id], reps)
                 audit("user.reconcile", who=who, etude=entry["etude"], target=user_id,
                       changed=["roles"], removed_roles=_role_names(roles))
-            diff = self.users.reevaluate(rep, today, who, dry_run=not apply,
-                                         action="user.reconcile")
-        except Unavailable:
+            diff = self.users.converge(user_id, who, today, dry_run=not apply,
+                                       action="user.reconcile")
+        except (KeycloakUnavailable, Unavailable):
             raise
         except Exception as exc:  # report and go on: one user must not hide the others
             log.error("reconcile: user %s failed: %s", user_id, exc)
             return {**entry, "outcome": "failed", "error": str(exc)}
+        if diff is None:
+            return None
         differences = _differences(diff, roles)
         if not differences:
             return None
@@ -308,22 +292,27 @@ def _role_names(roles: dict[str, list[Any]]) -> list[str]:
     return sorted(f"{c}:{r['name']}" for c, reps in roles.items() for r in reps)
 
 
-def _differences(diff: dict[str, Any], roles: dict[str, list[Any]]) -> list[str]:
+def _differences(diff: Convergence, roles: dict[str, list[Any]]) -> list[str]:
     """Say, one line each, how Keycloak differs from what the record implies."""
     out: list[str] = []
-    if diff["enabled"][0] != diff["enabled"][1]:
-        out.append(f"enabled is {str(diff['enabled'][0]).lower()}, "
-                   f"should be {str(diff['enabled'][1]).lower()}")
-    if diff["status"][0] != diff["status"][1]:
-        out.append(f"accessStatus is {diff['status'][0]}, should be {diff['status'][1]}")
-    ends = diff.get("accessEndsOn")
-    if ends and ends[0] != ends[1]:
-        out.append(f"accessEndsOn is {ends[0]}, should be {ends[1]}")
-    if diff.get("index"):
-        have, want = diff["index"]
-        out.append(f"expiry index groups {have or 'none'}, should be {want or 'none'}")
-    out += [f"member of {path}, should not be" for path in diff["leave"]]
-    out += [f"not member of {path}, should be" for path in diff["join"]]
+    if diff.enabled[0] != diff.enabled[1]:
+        out.append(f"enabled is {str(diff.enabled[0]).lower()}, "
+                   f"should be {str(diff.enabled[1]).lower()}")
+    if diff.status[0] != diff.status[1]:
+        out.append(f"accessStatus is {diff.status[0]}, should be {diff.status[1]}")
+    if diff.ends[0] != diff.ends[1]:
+        out.append(f"accessEndsOn is {diff.ends[0]}, should be {diff.ends[1]}")
+    if diff.email[0] != diff.email[1]:
+        out.append(f"e-mail is {diff.email[0] or 'empty'}, should be the record's primary "
+                   f"{diff.email[1] or '(none)'}")
+    index_have = [p for p in diff.leave if is_index_group(p)]
+    index_want = [p for p in diff.join if is_index_group(p)]
+    if index_have or index_want:
+        out.append(f"expiry index groups {', '.join(index_have) or 'none'}, should be "
+                   f"{', '.join(index_want) or 'none'}")
+    out += [f"member of {path}, should not be" for path in diff.leave if not is_index_group(path)]
+    out += [f"not member of {path}, should be" for path in diff.join
+            if not is_index_group(path)]
     out += [f"direct client role {name}, should come from groups only"
             for name in _role_names(roles)]
     return out

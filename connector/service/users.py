@@ -1,219 +1,135 @@
-"""SCIM Users on Keycloak: apply the étude rules, then write in an order that never over-grants."""
+"""SCIM Users on Keycloak: apply the étude rules, then write under the user's lock, in order.
+
+Every write to an existing user runs the same way (`_locked_write`): take the user's write lock
+(keycloak/locks.py), read him fresh, apply the request to that latest state (PATCH operations,
+If-Match), validate everything Keycloak could refuse, plan the Keycloak steps from what he has
+to what his new record implies (keycloak/user_plan.py) and run them (keycloak/user_writer.py).
+"""
 
 from __future__ import annotations
 
-import copy
+import hashlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
-from connector.audit import audit, changed_attributes
-from connector.domain.dates import parse_day, today_in_paris
+from connector.audit import audited, changed_attributes
+from connector.domain.dates import today_in_paris
 from connector.domain.errors import RuleViolation
-from connector.domain.names import display_name, strip_accents
 from connector.domain.password import check_password
-from connector.domain.record import EtudeRecord
-from connector.domain.rules import (
-    AccessIssue,
-    access_ends_on,
-    access_status,
-    normalise_contract_type,
-    validate_submission,
+from connector.domain.rules import AccessIssue, access_ends_on, access_status, validate_submission
+from connector.keycloak.etudes import EtudeDirectory, Principal, canonical_code_problem
+from connector.keycloak.gateway import KeycloakHTTPError
+from connector.keycloak.layout import (
+    delegation_parts,
+    etude_group,
+    index_group,
+    is_etude_group,
+    is_index_group,
+    is_profile_group,
+    profile_group,
 )
-from connector.keycloak.bootstrap import INDEX_ROOT
-from connector.keycloak.etudes import EtudeDirectory, Principal
-from connector.keycloak.gateway import KeycloakHTTPError, collect
+from connector.keycloak.locks import Locks
+from connector.keycloak.profile_checks import user_problems
 from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
+from connector.keycloak.user_plan import Current, Target, plan_user_write
+from connector.keycloak.user_writer import UserGone, WriteInterrupted, WriteRefused, run_steps
 from connector.keycloak.users import UserQuery, UserStore
 from connector.mappings import Mappings
-from connector.scim import filter as scim_filter
 from connector.scim import patch as scim_patch
-from connector.scim.errors import (
-    InvalidValue,
-    NotFound,
-    ScimError,
-    TooMany,
-    Unavailable,
-    Uniqueness,
-)
+from connector.scim.errors import InvalidValue, NotFound, ScimError, Unavailable, Uniqueness
+from connector.scim.ids import check_id
 from connector.scim.payload import parse_resource, strip_read_only
-from connector.scim.query import ListRequest, Plan, plan_users, sort_resources
+from connector.scim.query import ListRequest
 from connector.scim.schema_defs import ETUDE_USER
 from connector.scim.versioning import check_if_match
-
-# Push-down terms that leave a handful of users at most, whatever the realm size.
-SELECTIVE = {"userName", "attr:emailIndex", "attr:externalId"}
-DATE_FIELDS = ("kbisDate", "employerAttestationDate", "contractEndDate", "departureDate",
-               "confidentialityAcceptedDate")
-PAGE = 500
+from connector.service.context import RequestContext
+from connector.service.delegation import Delegation
+from connector.service.user_record import normalise, record_of, rule_error, writable
+from connector.service.user_search import UserSearch
 
 
-def rule_error(exc: RuleViolation) -> ScimError:
-    """Turn a broken étude rule into its SCIM error (400 invalidValue or 409 uniqueness)."""
-    cls = Uniqueness if exc.kind == "uniqueness" else InvalidValue
-    return cls(exc.detail_en, detail_fr=exc.detail_fr)
+@dataclass(frozen=True)
+class Decision:
+    """What a record implies on a day: status, unmet conditions, end day, étude registered."""
+
+    status: str
+    issues: list[AccessIssue]
+    ends: str | None
+    registered: bool
 
 
-def record_of(scim: dict[str, Any]) -> EtudeRecord:
-    """Read the étude facts of a normalised SCIM user (R2, R4–R8, R11)."""
-    ext = scim.get(ETUDE_USER) or {}
+@dataclass(frozen=True)
+class Convergence:
+    """How a user's Keycloak state differed from his record, and what was (or would be) done."""
 
-    def day(key: str) -> date | None:
-        return parse_day(ext.get(key), key)
+    user_id: str
+    user_name: str | None
+    etude: str | None
+    status: tuple[str | None, str]
+    enabled: tuple[bool, bool]
+    ends: tuple[str | None, str | None]
+    email: tuple[str | None, str | None]
+    leave: list[str]
+    join: list[str]
 
-    return EtudeRecord(
-        etude=ext.get("etude"), profile=ext.get("profile"),
-        platforms=tuple(ext.get("platforms") or ()), titulaire=ext.get("titulaire"),
-        kbis_date=day("kbisDate"), employer_attestation_date=day("employerAttestationDate"),
-        contract_type=ext.get("contractType"), contract_end_date=day("contractEndDate"),
-        departure_date=day("departureDate"),
-        confidentiality_accepted_date=day("confidentialityAcceptedDate"),
-        active=scim.get("active", True) is not False, primary_email=primary_email(scim))
-
-
-def normalise(scim: dict[str, Any]) -> dict[str, Any]:
-    """Apply R1 to names and reduce étude dates to Paris days; keep everything else."""
-    out = copy.deepcopy(scim)
-    name = out.get("name") or {}
-    for key in ("givenName", "familyName", "middleName", "formatted"):
-        if name.get(key):
-            name[key] = strip_accents(name[key], f"name.{key}")
-    if name:
-        out["name"] = name
-    if out.get("displayName"):
-        out["displayName"] = strip_accents(out["displayName"], "displayName")
-    else:
-        derived = display_name(name.get("givenName"), name.get("familyName"))
-        if derived:
-            out["displayName"] = derived
-    ext = out.get(ETUDE_USER)
-    if isinstance(ext, dict):
-        for key in DATE_FIELDS:
-            parsed = parse_day(ext.get(key), key)
-            ext[key] = parsed.isoformat() if parsed else None
-        if ext.get("contractType") is not None:
-            ext["contractType"] = normalise_contract_type(ext["contractType"])
-        if ext.get("platforms") is not None:
-            ext["platforms"] = sorted({str(p).lower() for p in ext["platforms"]})
-        if ext.get("profile"):
-            ext["profile"] = str(ext["profile"]).strip().lower()
-    for email in out.get("emails") or []:
-        if isinstance(email.get("value"), str):
-            email["value"] = email["value"].strip()
-    return out
+    @property
+    def changed(self) -> bool:
+        """Tell whether anything differed."""
+        return (self.status[0] != self.status[1] or self.enabled[0] != self.enabled[1]
+                or self.ends[0] != self.ends[1] or self.email[0] != self.email[1]
+                or bool(self.leave) or bool(self.join))
 
 
-class Delegation(Protocol):
-    """R12 hook: the teams side (service/groups) tells which groups a user's teams grant."""
+JOB_CONTEXT = RequestContext(Principal("job", None))
 
-    def groups_for(self, groups: list[dict[str, Any]], scim: dict[str, Any],
-                   status: str) -> set[str]:
-        """Return the delegation group paths due to a user (none unless granted)."""
 
-    def teams_of(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Return the user's teams (id, name) among his Keycloak groups (RFC 7643 §4.1.2)."""
+def not_found(user_id: str) -> NotFound:
+    """Build the 404 of a user the caller may not see, or that does not exist."""
+    return NotFound(f"User {user_id[:64]} not found.",
+                    detail_fr=f"Utilisateur {user_id[:64]} introuvable.")
 
 
 class UserService:
-    """Create, read, replace, patch, delete and list the users one caller may see."""
+    """Create, read, replace, patch, delete and converge the users one caller may see."""
 
     def __init__(self, store: UserStore, directory: EtudeDirectory, mappings: Mappings,
+                 locks: Locks, delegation: Delegation,
                  today: Callable[[], date] = today_in_paris, max_candidates: int = 10000) -> None:
         self.store, self.directory, self.mappings = store, directory, mappings
-        self.today = today
-        self.max_candidates = max_candidates
-        self.delegation: Delegation | None = None  # set by setup_services when teams exist
+        self.locks, self.delegation, self.today = locks, delegation, today
+        self.searcher = UserSearch(store, max_candidates)
 
-    # -- reading -----------------------------------------------------------------------------
-    def _load(self, user_id: str, who: Principal) -> dict[str, Any]:
+    # -- reading ---------------------------------------------------------------------------
+    def load(self, user_id: str, who: Principal) -> dict[str, Any]:
+        """Return the user if the caller may see him (ids of any other shape are 404)."""
+        check_id(user_id, not_found)
         rep = self.store.get(user_id)
         etude = ((rep or {}).get("attributes") or {}).get("etude", [None])[0]
         if rep is None or (not who.is_admin and etude != who.etude):
-            raise NotFound(f"User {user_id} not found.",
-                           detail_fr=f"Utilisateur {user_id} introuvable.")
+            raise not_found(user_id)
         return rep
 
-    def render(self, rep: dict[str, Any], base_url: str, french: bool,
-               with_teams: bool = False) -> dict[str, Any]:
-        """Render a Keycloak user as SCIM; his teams (`groups`) cost one more call."""
-        teams = None
-        if with_teams and self.delegation is not None:
-            teams = self.delegation.teams_of(self.store.groups_of(str(rep["id"])))
-        return user_from_keycloak(rep, teams=teams, base_url=base_url, french=french)
+    def render(self, rep: dict[str, Any], ctx: RequestContext,
+               groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Render a Keycloak user as SCIM; `groups` given, his teams are listed too."""
+        teams = self.delegation.teams_of(groups) if groups is not None else None
+        return user_from_keycloak(rep, teams=teams, base_url=ctx.base_url, french=ctx.french)
 
-    def get(self, user_id: str, who: Principal, base_url: str = "",
-            french: bool = False) -> dict[str, Any]:
+    def get(self, user_id: str, ctx: RequestContext) -> dict[str, Any]:
         """Return one user the caller may see (others are 404), with his teams."""
-        return self.render(self._load(user_id, who), base_url, french, with_teams=True)
+        rep = self.load(user_id, ctx.who)
+        return self.render(rep, ctx, self.store.groups_of(user_id))
 
-    def _scope(self, query: UserQuery, who: Principal) -> UserQuery:
-        return query if who.is_admin else query.with_attribute("etude", str(who.etude))
+    def search(self, req: ListRequest, ctx: RequestContext) -> tuple[int, list[dict[str, Any]]]:
+        """Answer a query (RFC 7644 §3.4.2) over the users the caller may see."""
+        return self.searcher.search(req, ctx.who, lambda rep: self.render(rep, ctx))
 
-    @staticmethod
-    def _query(plan: Plan) -> UserQuery:
-        query = UserQuery()
-        for field, value in plan.terms:
-            if field == "userName":
-                query = UserQuery(value, query.email, query.first_name, query.last_name,
-                                  query.attributes)
-            elif field == "firstName":
-                query = UserQuery(query.username, query.email, value, query.last_name,
-                                  query.attributes)
-            elif field == "lastName":
-                query = UserQuery(query.username, query.email, query.first_name, value,
-                                  query.attributes)
-            else:
-                query = query.with_attribute(field.removeprefix("attr:"), value)
-        return query
-
-    def search(self, req: ListRequest, who: Principal, base_url: str = "",
-             french: bool = False) -> tuple[int, list[dict[str, Any]]]:
-        """Answer a query: store paging when the filter is pushed down whole, else in memory."""
-        plan = plan_users(req.filter)
-        query = self._scope(self._query(plan), who)
-        if plan.residual is None and not req.sort_by:
-            if req.count == 0:
-                return self.store.count(query), []
-            reps = self.store.search(query, req.start_index - 1, req.count)
-            # A first page that is not full is the whole answer: no count needed (the usual
-            # `userName eq` lookup of Entra ID and Okta costs one call).
-            if req.start_index == 1 and len(reps) < req.count:
-                total = len(reps)
-            else:
-                total = self.store.count(query)
-            return total, [self.render(r, base_url, french) for r in reps]
-        if not who.is_admin and SELECTIVE & {f for f, _ in plan.terms}:
-            # A selective term narrows enough on its own; a second attribute term (the étude
-            # scope) only slows Keycloak's query down. The scope is then applied here.
-            candidates = [r for r in self._all(self._query(plan))
-                          if ((r.get("attributes") or {}).get("etude") or [None])[0] == who.etude]
-        else:
-            candidates = self._all(query)
-        resources = [self.render(r, base_url, french) for r in candidates]
-        if plan.residual is not None:
-            resources = [r for r in resources if scim_filter.matches(plan.residual, r, "User")]
-        resources = sort_resources(resources, req.sort_by, req.descending, "User")
-        start = req.start_index - 1
-        return len(resources), resources[start:start + req.count]
-
-    def _all(self, query: UserQuery) -> list[dict[str, Any]]:
-        """Read every candidate; a short first page needs no count (selective filters)."""
-        out: list[dict[str, Any]] = list(self.store.search(query, 0, PAGE))
-        if len(out) < PAGE:
-            return out
-        if self.store.count(query) > self.max_candidates:
-            raise TooMany(f"The filter leaves more than {self.max_candidates} users to examine; "
-                          "add an equality on userName, externalId, emails or an étude "
-                          "attribute.",
-                          detail_fr=f"Le filtre laisse plus de {self.max_candidates} utilisateurs "
-                          "à examiner ; ajoutez une égalité sur userName, externalId, emails ou "
-                          "un attribut de l'étude.")
-        return out + collect(lambda first, size: self.store.search(query, first, size), PAGE,
-                             first=PAGE)
-
-    # -- writing -----------------------------------------------------------------------------
-    def _prepare(self, payload: dict[str, Any], who: Principal,
-                 old: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    # -- validating --------------------------------------------------------------------------
+    def prepare(self, payload: dict[str, Any], who: Principal,
+                old: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
         """Validate and normalise a full resource; return it and the pushed password (R3)."""
         scim = strip_read_only(payload, "User")
         password = scim.pop("password", None)
@@ -224,28 +140,11 @@ class UserService:
             except RuleViolation as exc:
                 raise rule_error(exc) from None
         if not isinstance(scim.get("userName"), str) or not scim["userName"].strip():
-            raise InvalidValue("userName is required.",
-                               detail_fr="userName est obligatoire.")
+            raise InvalidValue("userName is required.", detail_fr="userName est obligatoire.")
         ext = scim.setdefault(ETUDE_USER, {})
         if ETUDE_USER not in scim["schemas"]:
             scim["schemas"].append(ETUDE_USER)
-        if not who.is_admin:
-            if ext.get("etude") not in (None, who.etude):
-                raise InvalidValue(f"This token acts for étude {who.etude}: a user of another "
-                                   "étude cannot be written with it.",
-                                   detail_fr=f"Ce jeton agit pour l'étude {who.etude} : il ne "
-                                   "peut pas écrire un utilisateur d'une autre étude.")
-            ext["etude"] = who.etude
-        elif not ext.get("etude"):
-            raise InvalidValue("With an admin token the étude code is required "
-                               f"({ETUDE_USER}:etude).",
-                               detail_fr="Avec un jeton d'administration, le code de l'étude est "
-                               f"obligatoire ({ETUDE_USER}:etude).")
-        if old is not None:
-            old_etude = (old.get(ETUDE_USER) or {}).get("etude")
-            if old_etude and ext.get("etude") != old_etude:
-                raise InvalidValue("A user cannot move to another étude.",
-                                   detail_fr="Un utilisateur ne peut pas changer d'étude.")
+        ext["etude"] = self._etude_of(ext.get("etude"), who, old)
         try:
             scim = normalise(scim)
             new = record_of(scim)
@@ -253,203 +152,233 @@ class UserService:
                                 list(self.mappings.profiles), list(self.mappings.platforms))
         except RuleViolation as exc:
             raise rule_error(exc) from None
+        problems = user_problems(scim["userName"], (scim.get("name") or {}).get("givenName"),
+                                 (scim.get("name") or {}).get("familyName"),
+                                 scim.get("emails") or [])
+        if problems:  # what Keycloak's user profile would refuse, refused before any write
+            field, en, fr = problems[0]
+            raise InvalidValue(f"{field}: {en}.", detail_fr=f"{field} : {fr}.")
         return scim, password
+
+    def _etude_of(self, given: Any, who: Principal, old: dict[str, Any] | None) -> str:
+        """R11: the étude a write names — the token's, canonical, never another one."""
+        if not who.is_admin:
+            if given not in (None, who.etude):
+                raise InvalidValue(f"This token acts for étude {who.etude}: a user of another "
+                                   "étude cannot be written with it.",
+                                   detail_fr=f"Ce jeton agit pour l'étude {who.etude} : il ne "
+                                   "peut pas écrire un utilisateur d'une autre étude.")
+            given = who.etude
+        elif not given:
+            raise InvalidValue("With an admin token the étude code is required "
+                               f"({ETUDE_USER}:etude).",
+                               detail_fr="Avec un jeton d'administration, le code de l'étude est "
+                               f"obligatoire ({ETUDE_USER}:etude).")
+        problem = canonical_code_problem(given)
+        if problem is not None:
+            raise InvalidValue(f"{ETUDE_USER}:etude: {problem[0]}",
+                               detail_fr=f"{ETUDE_USER}:etude : {problem[1]}")
+        old_etude = ((old or {}).get(ETUDE_USER) or {}).get("etude")
+        if old_etude and given != old_etude:
+            raise InvalidValue("A user cannot move to another étude.",
+                               detail_fr="Un utilisateur ne peut pas changer d'étude.")
+        return str(given)
+
+    def _strict_email(self, scim: dict[str, Any]) -> str | None:
+        """R2: the primary address, when a platform of the user wants one account per address."""
+        platforms = (scim.get(ETUDE_USER) or {}).get("platforms") or []
+        strict = any(not self.mappings.platforms[p].shared_email for p in platforms)
+        email = primary_email(scim)
+        return email.lower() if email and strict else None
+
+    def _email_lock(self, scim: dict[str, Any]) -> AbstractContextManager[Any]:
+        """Hold the address while it is checked and written, so two writers cannot both take it."""
+        email = self._strict_email(scim)
+        if email is None:
+            return nullcontext()
+        return self.locks.hold("email:" + hashlib.sha256(email.encode()).hexdigest()[:40])
 
     def _check_email_unique(self, scim: dict[str, Any], user_id: str | None) -> None:
         """R2: on a platform that forbids shared addresses, one account per address."""
-        email = primary_email(scim)
+        email = self._strict_email(scim)
         platforms = (scim.get(ETUDE_USER) or {}).get("platforms") or []
-        strict = [p for p in platforms if not self.mappings.platforms[p].shared_email]
-        if not email or not strict:
-            return
-        for platform in strict:
+        for platform in [p for p in platforms if not self.mappings.platforms[p].shared_email]:
+            if email is None:
+                return
             query = UserQuery(email=email).with_attribute("platforms", platform)
-            others = [u for u in self.store.search(query, 0, 5) if u["id"] != user_id]
-            if others:
+            if any(u["id"] != user_id for u in self.store.search(query, 0, 5)):
                 label = self.mappings.platforms[platform].label
                 raise Uniqueness(f"The e-mail address is already used by another {label} "
                                  f"account; {label} needs one address per account (R2).",
                                  detail_fr=f"L'adresse e-mail est déjà utilisée par un autre "
                                  f"compte {label} ; {label} exige une adresse par compte (R2).")
 
-    def _decide(self, scim: dict[str, Any], today: date | None = None
-                ) -> tuple[str, list[AccessIssue], str | None, bool]:
+    # -- deciding ----------------------------------------------------------------------------
+    def decide(self, scim: dict[str, Any], today: date | None = None) -> Decision:
+        """Compute status, issues and end day of a record (R2, R4–R9, R11)."""
         record = record_of(scim)
         registered = bool(record.etude) and self.directory.group_id(str(record.etude)) is not None
         status, issues = access_status(record, today or self.today(), registered)
         ends = access_ends_on(record)
-        return status, issues, ends.isoformat() if ends else None, registered
+        return Decision(status, issues, ends.isoformat() if ends else None, registered)
 
-    def _platform_groups(self, scim: dict[str, Any], status: str) -> set[str]:
-        if status != "granted":
-            return set()
-        ext = scim.get(ETUDE_USER) or {}
-        return {self.mappings.platform_group(p, ext["profile"]) for p in ext.get("platforms", [])}
-
-    def _is_platform_group(self, path: str) -> bool:
-        """Tell whether a group grants platform access: a profile or a delegation group."""
-        roots = {f"/{p.group_root}/" for p in self.mappings.platforms.values()}
-        return any(path.startswith(r) for r in roots) or self._is_delegation_group(path)
-
-    @staticmethod
-    def index_group(ends: str | None) -> str | None:
-        """R9: the day-index group of the first day a user's access is no longer allowed."""
-        return f"/{INDEX_ROOT}/{ends}" if ends else None
-
-    def _sync_index(self, user_id: str, groups: list[dict[str, Any]], ends: str | None) -> None:
-        """Put the user in the index group of his end day, and in no other (R9)."""
-        wanted = self.index_group(ends)
+    def _managed(self, groups: list[dict[str, Any]]) -> dict[str, str]:
+        """The user's groups the connector keeps in step: access, day index, étude."""
+        roots = [p.group_root for p in self.mappings.platforms.values()]
+        platforms = list(self.mappings.platforms)
+        out: dict[str, str] = {}
         for group in groups:
-            if group["path"].startswith(f"/{INDEX_ROOT}/") and group["path"] != wanted:
-                self.store.leave(user_id, group["id"])
-        if wanted and wanted not in {g["path"] for g in groups}:
-            self.store.join(user_id, self.store.ensure_group(wanted))
+            path = str(group["path"])
+            if (is_profile_group(path, roots) or is_index_group(path) or is_etude_group(path)
+                    or delegation_parts(path, platforms) is not None):
+                out[path] = str(group["id"])
+        return out
 
-    def _is_delegation_group(self, path: str) -> bool:
-        """R12: /etudes/<code>/<team>/<platform> carries a team's delegated client roles."""
-        parts = path.strip("/").split("/")
-        return len(parts) == 4 and parts[0] == "etudes" and parts[3] in self.mappings.platforms
+    def _wanted(self, groups: list[dict[str, Any]], scim: dict[str, Any],
+                decision: Decision) -> dict[str, str]:
+        """The managed groups a record implies (path -> id): none grant unless granted."""
+        ext = scim.get(ETUDE_USER) or {}
+        granted = decision.status == "granted"
+        platforms = list(ext.get("platforms") or [])
+        out: dict[str, str] = {}
+        if granted:
+            for platform in platforms:
+                path = profile_group(self.mappings.platforms[platform].group_root,
+                                     ext["profile"])
+                out[path] = self.store.group_id(path)
+        out.update(self.delegation.groups_for(groups, ext.get("etude"), platforms, granted))
+        day = index_group(decision.ends)
+        if day:
+            out[day] = self.store.ensure_group(day)
+        if decision.registered:
+            out[etude_group(ext["etude"])] = str(self.directory.group_id(ext["etude"]))
+        return out
 
-    def delegated_groups(self, groups: list[dict[str, Any]], scim: dict[str, Any],
-                         status: str) -> set[str]:
-        """R12: the delegation groups due to a user from his teams (none unless granted)."""
-        if self.delegation is None or status != "granted":
-            return set()
-        return self.delegation.groups_for(groups, scim, status)
-
-    def wanted_groups(self, user_id: str, scim: dict[str, Any], status: str
-                      ) -> tuple[set[str], list[dict[str, Any]]]:
-        """Return the access groups the record implies and the user's current groups."""
-        groups = self.store.groups_of(user_id)
-        wanted = self._platform_groups(scim, status) | self.delegated_groups(groups, scim, status)
-        return wanted, groups
-
-    def create(self, payload: Any, who: Principal, base_url: str = "",
-               french: bool = False) -> dict[str, Any]:
+    # -- writing -----------------------------------------------------------------------------
+    def create(self, payload: Any, ctx: RequestContext) -> dict[str, Any]:
         """POST /Users (RFC 7644 §3.3): one Keycloak transaction with groups and credentials."""
-        scim, password = self._prepare(parse_resource(payload, "User"), who, None)
-        self._check_email_unique(scim, None)
-        status, issues, ends, registered = self._decide(scim)
-        rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends)
-        etude = scim[ETUDE_USER]["etude"]
-        index = self.index_group(ends)
-        if index:
-            self.store.ensure_group(index)
-        rep["groups"] = sorted(self._platform_groups(scim, status)
-                               | ({f"/etudes/{etude}"} if registered else set())
-                               | ({index} if index else set()))
-        if password:
-            rep["credentials"] = [{"type": "password", "value": password, "temporary": False}]
-        elif status == "granted":
-            rep["requiredActions"] = ["UPDATE_PASSWORD"]
+        resource = parse_resource(payload, "User")
+        who = ctx.who
+        with audited("user.create", who=who.label(), etude=who.etude,
+                     target=resource.get("userName")) as line:
+            scim, password = self.prepare(resource, who, None)
+            line["etude"] = scim[ETUDE_USER]["etude"]
+            with self._email_lock(scim):
+                self._check_email_unique(scim, None)
+                decision = self.decide(scim)
+                rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
+                                       ends_on=decision.ends)
+                rep["groups"] = sorted(self._wanted([], scim, decision))
+                if password:
+                    rep["credentials"] = [{"type": "password", "value": password,
+                                           "temporary": False}]
+                elif decision.status == "granted":
+                    rep["requiredActions"] = ["UPDATE_PASSWORD"]
+                user_id = self._post(rep, scim["userName"])
+            line.update(target=user_id, status=decision.status,
+                        changed=changed_attributes(None, scim) + (["password"] if password
+                                                                  else []))
+            if decision.status == "granted" and not password:
+                with self.locks.hold(f"user:{user_id}"):
+                    fresh = self.store.get(user_id)
+                    if fresh is not None:
+                        line["password_email"] = self._password_mail(user_id, scim, fresh)
+        created = self.store.get(user_id)
+        if created is None:
+            raise not_found(user_id)
+        return self.render(created, ctx, [])
+
+    def _post(self, rep: dict[str, Any], user_name: str) -> str:
         try:
-            user_id = self.store.create(rep)
+            return self.store.create(rep)
         except KeycloakHTTPError as exc:
-            audit("user.create", who=who.label(), etude=etude, target=scim["userName"],
-                  outcome=f"refused:{exc.status}")
             if exc.status == 409:
-                raise Uniqueness(f"userName '{scim['userName']}' is already taken.",
-                                 detail_fr=f"Le userName « {scim['userName']} » est déjà pris."
+                raise Uniqueness(f"userName '{user_name}' is already taken.",
+                                 detail_fr=f"Le userName « {user_name} » est déjà pris."
                                  ) from None
-            raise self._keycloak_error(exc) from None
-        mail = self._password_mail(user_id, scim, status, password is not None, None)
-        audit("user.create", who=who.label(), etude=etude, target=user_id,
-              changed=changed_attributes(None, scim) + (["password"] if password else []),
-              status=status, password_email=mail)
-        return self.get(user_id, who, base_url, french)
+            raise keycloak_refusal(exc) from None
 
-    def replace(self, user_id: str, payload: Any, who: Principal, if_match: str | None = None,
-                base_url: str = "", french: bool = False) -> dict[str, Any]:
+    def replace(self, user_id: str, payload: Any, ctx: RequestContext,
+                if_match: str | None = None) -> dict[str, Any]:
         """PUT /Users/{id} (RFC 7644 §3.5.1): the whole resource, checked against the rules."""
-        rep = self._load(user_id, who)
-        old = self.render(rep, base_url, french)
-        self._check_version(old, if_match)
-        return self._write(user_id, rep, old, parse_resource(payload, "User"), who,
-                           base_url, french, "user.replace")
+        resource = parse_resource(payload, "User")
+        return self._locked_write(user_id, ctx, if_match, "user.replace", lambda old: resource)
 
-    def patch(self, user_id: str, body: Any, who: Principal, if_match: str | None = None,
-              base_url: str = "", french: bool = False) -> dict[str, Any]:
-        """PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none."""
-        rep = self._load(user_id, who)
-        old = self.render(rep, base_url, french)
-        self._check_version(old, if_match)
-        patched = scim_patch.apply_patch(old, body, "User")
-        if not who.is_admin and not (patched.get(ETUDE_USER) or {}).get("etude"):
-            # R11: refuse loudly rather than put the token's étude back behind the client.
-            raise InvalidValue(f"The étude code ({ETUDE_USER}:etude) cannot be removed: it is "
-                               f"the token's ({who.etude}).",
-                               detail_fr=f"Le code de l'étude ({ETUDE_USER}:etude) ne peut pas "
-                               f"être supprimé : c'est celui du jeton ({who.etude}).")
-        patched = strip_read_only({k: v for k, v in patched.items()
-                                   if k not in ("id", "meta", "groups")}, "User")
-        return self._write(user_id, rep, old, parse_resource(patched, "User"), who,
-                           base_url, french, "user.patch")
+    def patch(self, user_id: str, body: Any, ctx: RequestContext,
+              if_match: str | None = None) -> dict[str, Any]:
+        """PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none, on the latest state."""
+        who = ctx.who
 
-    def _write(self, user_id: str, rep: dict[str, Any], old: dict[str, Any],
-               resource: dict[str, Any], who: Principal, base_url: str, french: bool,
-               action: str) -> dict[str, Any]:
-        scim, password = self._prepare(resource, who, old)
-        self._check_email_unique(scim, user_id)
-        status, issues, ends, registered = self._decide(scim)
-        new_rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends, base=rep)
-        before = strip_read_only({k: v for k, v in old.items()
-                                  if k not in ("id", "meta", "groups")}, "User")
-        changed = changed_attributes(before, scim) + (["password"] if password else [])
+        def patched(old: dict[str, Any]) -> dict[str, Any]:
+            result = scim_patch.apply_patch(old, body, "User")
+            if not who.is_admin and not (result.get(ETUDE_USER) or {}).get("etude"):
+                # R11: refuse loudly rather than put the token's étude back behind the client.
+                raise InvalidValue(f"The étude code ({ETUDE_USER}:etude) cannot be removed: it "
+                                   f"is the token's ({who.etude}).",
+                                   detail_fr=f"Le code de l'étude ({ETUDE_USER}:etude) ne peut "
+                                   f"pas être supprimé : c'est celui du jeton ({who.etude}).")
+            return parse_resource(strip_read_only(writable(result), "User"), "User")
+
+        return self._locked_write(user_id, ctx, if_match, "user.patch", patched)
+
+    def _locked_write(self, user_id: str, ctx: RequestContext, if_match: str | None,
+                      action: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+                      ) -> dict[str, Any]:
+        """Read the latest state under the user's lock, change it, and write it in order."""
+        check_id(user_id, not_found)
+        who = ctx.who
+        with self.locks.hold(f"user:{user_id}") as lease, \
+                audited(action, who=who.label(), etude=who.etude, target=user_id) as line:
+            rep = self.load(user_id, who)
+            groups = self.store.groups_of(user_id)
+            old = self.render(rep, ctx)
+            line["etude"] = (old.get(ETUDE_USER) or {}).get("etude")
+            check_if_match(old["meta"]["version"], if_match)
+            scim, password = self.prepare(change(old), who, old)
+            before = strip_read_only(writable(old), "User")
+            line["changed"] = changed_attributes(before, scim) + (["password"] if password
+                                                                  else [])
+            with self._email_lock(scim):
+                self._check_email_unique(scim, user_id)
+                decision = self.decide(scim)
+                new_rep = self._run(user_id, rep, groups, scim, decision, password,
+                                    lease.check, line)
+            line["status"] = decision.status
+            if decision.status == "granted" and not password:
+                line["password_email"] = self._password_mail(user_id, scim, new_rep,
+                                                             existing=True)
+        return self.render(new_rep, ctx, groups)
+
+    def _run(self, user_id: str, rep: dict[str, Any], groups: list[dict[str, Any]],
+             scim: dict[str, Any], decision: Decision, password: str | None,
+             check: Callable[[], None], line: dict[str, Any]) -> dict[str, Any]:
+        """Plan and run the Keycloak steps; return the representation now stored."""
+        new_rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
+                                   ends_on=decision.ends, base=rep)
+        current = Current(bool(rep.get("enabled")), self._managed(groups))
+        target = Target(decision.status == "granted", self._wanted(groups, scim, decision),
+                        password is not None)
+        steps = plan_user_write(current, target)
         try:
-            wanted, groups = self.wanted_groups(user_id, scim, status)
-            self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
-            self._sync_index(user_id, groups, ends)
-            if registered:
-                self.store.join(user_id, str(self.directory.group_id(scim[ETUDE_USER]["etude"])))
-            if password:
-                self.store.reset_password(user_id, password)
-        except KeycloakHTTPError as exc:
-            audit(action, who=who.label(), etude=scim[ETUDE_USER]["etude"], target=user_id,
-                  changed=changed, outcome=f"refused:{exc.status}")
-            raise self._keycloak_error(exc) from None
-        mail = self._password_mail(user_id, scim, status, password is not None, rep)
-        audit(action, who=who.label(), etude=scim[ETUDE_USER]["etude"], target=user_id,
-              changed=changed, status=status, password_email=mail)
-        return self.get(user_id, who, base_url, french)
+            line["applied"] = run_steps(self.store, user_id, steps, new_rep, rep, password,
+                                        check)
+        except WriteRefused as exc:
+            line["undone"] = exc.undone
+            raise keycloak_refusal(exc.error) from None
+        except UserGone:
+            raise not_found(user_id) from None
+        except WriteInterrupted as exc:
+            line["applied"] = exc.applied
+            raise interrupted(exc.applied) from None
+        return new_rep
 
-    def _apply(self, user_id: str, new_rep: dict[str, Any], wanted: set[str],
-               groups: list[dict[str, Any]], was_enabled: bool) -> None:
-        """Write so that every intermediate state grants no more than before or after."""
-        current = {g["path"]: g["id"] for g in groups if self._is_platform_group(g["path"])}
-        done: list[str] = []
-        try:
-            if not new_rep["enabled"]:
-                self.store.update(user_id, new_rep)
-                done.append("disabled")
-                if was_enabled:
-                    self.store.logout(user_id)
-                    done.append("sessions ended")
-                for path, gid in current.items():
-                    self.store.leave(user_id, gid)
-                    done.append(f"left {path}")
-                return
-            for path in sorted(set(current) - wanted):
-                self.store.leave(user_id, current[path])
-                done.append(f"left {path}")
-            for path in sorted(wanted - set(current)):
-                self.store.join(user_id, self.store.group_id(path))
-                done.append(f"joined {path}")
-            self.store.update(user_id, new_rep)
-        except Unavailable as exc:
-            applied = ", ".join(done) or "nothing"
-            raise Unavailable(f"Keycloak became unreachable half-way; applied: {applied}. "
-                              "The user has no more access than before; retry the request.",
-                              detail_fr=f"Keycloak est devenu injoignable en cours de route ; "
-                              f"appliqué : {applied}. L'utilisateur n'a pas plus d'accès "
-                              "qu'avant ; renvoyez la requête.") from exc
-
-    def _password_mail(self, user_id: str, scim: dict[str, Any], status: str,
-                       pushed: bool, before: dict[str, Any] | None) -> str | None:
+    def _password_mail(self, user_id: str, scim: dict[str, Any], rep: dict[str, Any],
+                       existing: bool = False) -> str | None:
         """R3: a granted user without password gets Keycloak's set-password e-mail, once."""
-        attrs = (before or {}).get("attributes") or {}
-        if status != "granted" or pushed or attrs.get("passwordEmail") == ["sent"]:
+        attrs = rep.get("attributes") or {}
+        if attrs.get("passwordEmail") == ["sent"]:
             return None
-        if before is not None and self.store.has_password(user_id):
+        if existing and self.store.has_password(user_id):
             return None
         platform = self.mappings.platforms[scim[ETUDE_USER]["platforms"][0]]
         try:
@@ -458,77 +387,77 @@ class UserService:
             outcome = "sent"
         except KeycloakHTTPError:
             outcome = "failed"
-        fresh = self.store.get(user_id) or {}
-        fresh.setdefault("attributes", {})["passwordEmail"] = [outcome]
-        if outcome == "sent" and "UPDATE_PASSWORD" not in fresh.get("requiredActions", []):
-            fresh["requiredActions"] = [*fresh.get("requiredActions", []), "UPDATE_PASSWORD"]
-        self.store.update(user_id, fresh)
+        rep.setdefault("attributes", {})["passwordEmail"] = [outcome]
+        if outcome == "sent" and "UPDATE_PASSWORD" not in rep.get("requiredActions", []):
+            rep["requiredActions"] = [*rep.get("requiredActions", []), "UPDATE_PASSWORD"]
+        self.store.update(user_id, rep)
         return outcome
 
-    def reevaluate(self, rep: dict[str, Any], today: date, who: str,
-                   dry_run: bool = False, action: str = "user.reevaluate") -> dict[str, Any]:
-        """R8/R9/reconcile: recompute a stored user's access on a day and repair Keycloak.
-
-        Returns what differs: status change, enabled flag, groups to leave and to join.
-        """
-        user_id = str(rep["id"])
-        old = self.render(rep, "", False)
-        scim = strip_read_only({k: v for k, v in old.items()
-                                if k not in ("id", "meta", "groups")}, "User")
-        status, issues, ends, _ = self._decide(scim, today)
-        wanted, groups = self.wanted_groups(user_id, scim, status)
-        current = {g["path"] for g in groups if self._is_platform_group(g["path"])}
-        diff: dict[str, Any] = {
-            "id": user_id, "userName": old.get("userName"),
-            "etude": (old.get(ETUDE_USER) or {}).get("etude"),
-            "status": [(old.get(ETUDE_USER) or {}).get("accessStatus"), status],
-            "enabled": [bool(rep.get("enabled")), status == "granted"],
-            "leave": sorted(current - wanted), "join": sorted(wanted - current),
-            # The expiry day index (R9): a hand edit of an end date in the console leaves it stale.
-            "accessEndsOn": [((rep.get("attributes") or {}).get("accessEndsOn") or [None])[0],
-                             ends]}
-        indexed = sorted(g["path"] for g in groups if g["path"].startswith(f"/{INDEX_ROOT}/"))
-        wanted_index = self.index_group(ends)
-        index_ok = indexed == ([wanted_index] if wanted_index else [])
-        diff["changed"] = (diff["status"][0] != diff["status"][1]
-                           or diff["enabled"][0] != diff["enabled"][1]
-                           or diff["accessEndsOn"][0] != diff["accessEndsOn"][1]
-                           or not index_ok
-                           or bool(diff["leave"]) or bool(diff["join"]))
-        if not index_ok:
-            diff["index"] = [indexed, wanted_index]
-        if diff["changed"] and not dry_run:
-            new_rep = user_to_keycloak(scim, status=status, issues=issues, ends_on=ends,
-                                       base=rep)
-            self._apply(user_id, new_rep, wanted, groups, was_enabled=bool(rep.get("enabled")))
-            self._sync_index(user_id, groups, ends)
-            audit(action, who=who, etude=diff["etude"], target=user_id,
-                  changed=([*(["accessStatus"] if diff["status"][0] != status else []),
-                            *(["accessEndsOn"] if diff["accessEndsOn"][0] != ends else [])]),
-                  status=status, left=diff["leave"], joined=diff["join"])
-        return diff
-
-    def delete(self, user_id: str, who: Principal, if_match: str | None = None) -> None:
+    def delete(self, user_id: str, ctx: RequestContext, if_match: str | None = None) -> None:
         """DELETE /Users/{id} (RFC 7644 §3.6): end his sessions, then remove him (R8)."""
-        rep = self._load(user_id, who)
-        if if_match:
-            self._check_version(self.render(rep, "", False), if_match)
-        etude = (rep.get("attributes") or {}).get("etude", [None])[0]
-        self.store.logout(user_id)
-        self.store.delete(user_id)
-        audit("user.delete", who=who.label(), etude=etude, target=user_id, changed=["*"])
+        check_id(user_id, not_found)
+        who = ctx.who
+        with self.locks.hold(f"user:{user_id}"), \
+                audited("user.delete", who=who.label(), etude=who.etude, target=user_id) as line:
+            rep = self.load(user_id, who)
+            line.update(etude=(rep.get("attributes") or {}).get("etude", [None])[0],
+                        changed=["*"])
+            if if_match:
+                check_if_match(self.render(rep, ctx)["meta"]["version"], if_match)
+            self.store.logout(user_id)
+            self.store.delete(user_id)
 
-    @staticmethod
-    def _check_version(current: dict[str, Any], if_match: str | None) -> None:
-        """RFC 7644 §3.14: a stale If-Match is 412."""
-        check_if_match(current["meta"]["version"], if_match)
+    # -- converging (R8, R9, reconcile, team membership) -------------------------------------
+    def converge(self, user_id: str, who: str, today: date | None = None,
+                 dry_run: bool = False, action: str = "user.reevaluate") -> Convergence | None:
+        """Recompute a stored user's access on a day and bring Keycloak in step (None: gone)."""
+        check_id(user_id, not_found)
+        with self.locks.hold(f"user:{user_id}") as lease:
+            rep = self.store.get(user_id)
+            if rep is None:
+                return None
+            groups = self.store.groups_of(user_id)
+            old = self.render(rep, JOB_CONTEXT)
+            scim = strip_read_only(writable(old), "User")
+            decision = self.decide(scim, today)
+            managed, wanted = self._managed(groups), self._wanted(groups, scim, decision)
+            attrs = rep.get("attributes") or {}
+            found = Convergence(
+                user_id, old.get("userName"), (old.get(ETUDE_USER) or {}).get("etude"),
+                ((old.get(ETUDE_USER) or {}).get("accessStatus"), decision.status),
+                (bool(rep.get("enabled")), decision.status == "granted"),
+                ((attrs.get("accessEndsOn") or [None])[0], decision.ends),
+                ((rep.get("email") or "").lower() or None,
+                 (primary_email(scim) or "").lower() or None),
+                sorted(set(managed) - set(wanted)), sorted(set(wanted) - set(managed)))
+            if found.changed and not dry_run:
+                with audited(action, who=who, etude=found.etude, target=user_id) as line:
+                    line.update(status=decision.status, left=found.leave, joined=found.join,
+                                changed=[*(["accessStatus"] if found.status[0] != found.status[1]
+                                           else []),
+                                         *(["accessEndsOn"] if found.ends[0] != found.ends[1]
+                                           else [])])
+                    self._run(user_id, rep, groups, scim, decision, None, lease.check, line)
+            return found
 
-    @staticmethod
-    def _keycloak_error(exc: KeycloakHTTPError) -> ScimError:
-        if exc.status == 409:
-            return Uniqueness(f"Keycloak refused a duplicate: {exc.message}",
-                              detail_fr=f"Keycloak refuse un doublon : {exc.message}")
-        if exc.status == 400:
-            return InvalidValue(f"Keycloak refused the value: {exc.message}",
-                                detail_fr=f"Keycloak refuse la valeur : {exc.message}")
-        raise exc
+
+def keycloak_refusal(exc: KeycloakHTTPError) -> ScimError:
+    """Turn what Keycloak refused into a SCIM error that names no other étude's user."""
+    if exc.status == 409:
+        return Uniqueness("A value of this user is already taken by another account.",
+                          detail_fr="Une valeur de cet utilisateur est déjà prise par un autre "
+                          "compte.")
+    if exc.status == 400:
+        return InvalidValue(f"Keycloak refused the value: {exc.message[:200]}",
+                            detail_fr=f"Keycloak refuse la valeur : {exc.message[:200]}")
+    raise exc
+
+
+def interrupted(applied: list[str]) -> Unavailable:
+    """Say what was applied before Keycloak went away: by the plan's order, never more access."""
+    done = ", ".join(applied) or "nothing"
+    return Unavailable(f"Keycloak became unreachable half-way; applied: {done}. The user has "
+                       "no more access than his record allows; retry the request.",
+                       detail_fr=f"Keycloak est devenu injoignable en cours de route ; "
+                       f"appliqué : {done}. L'utilisateur n'a pas plus d'accès que son "
+                       "dossier ne le permet ; renvoyez la requête.")

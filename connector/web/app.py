@@ -10,13 +10,19 @@ from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
 from connector.keycloak.etudes import EtudeDirectory
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError
-from connector.keycloak.users import UserStore
-from connector.mappings import get_mappings
-from connector.scim.errors import ScimError, Unauthorized, Unavailable
-from connector.service.users import UserService
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable, UnsafePath
+from connector.keycloak.locks import LeaseExpired, LockBusy
+from connector.scim.errors import (
+    NotFound,
+    ScimError,
+    Unauthorized,
+    Unavailable,
+    keycloak_unavailable,
+)
 from connector.settings import Settings
 from connector.web.http import error_response, scim_response
+from connector.web.limits import setup_limits
+from connector.wiring import build_services
 
 log = logging.getLogger("connector")
 PREFIX = "/scim/v2"
@@ -29,6 +35,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.config["SETTINGS"] = settings
     setup_logging(settings)
     setup_services(app, settings, gateway)
+    setup_limits(app, settings)
     setup_errors(app)
     setup_auth(app)
     setup_routes(app)
@@ -46,28 +53,18 @@ def setup_logging(settings: Settings) -> None:
 
 
 def setup_services(app: Flask, settings: Settings, gateway: Gateway | None) -> None:
-    """Validate mappings/ (fail fast) and wire the Keycloak adapter to the services."""
-    mappings = get_mappings(settings.mappings_dir or None)
-    gw = gateway or Gateway(settings)
-    directory = EtudeDirectory(gw, settings.token_cache_seconds)
-    app.extensions["gateway"] = gw
-    app.extensions["directory"] = directory
-    app.extensions["mappings"] = mappings
-    app.extensions["users"] = UserService(UserStore(gw), directory, mappings)
-    setup_teams(app, gw, directory, mappings)
+    """Validate mappings/ (fail fast) and wire Keycloak's stores to the services."""
+    services = build_services(settings, gateway)
+    app.extensions.update({"services": services, "gateway": services.gateway,
+                           "directory": services.directory, "mappings": services.mappings,
+                           "users": services.users, "teams": services.teams,
+                           "bulk": services.bulk})
 
 
-def setup_teams(app: Flask, gw: Gateway, directory: EtudeDirectory, mappings: Any) -> None:
-    """Serve the étude teams and let user writes keep their delegation in step (R12)."""
-    from connector.keycloak.teams import TeamStore
-    from connector.scim.schema_defs import set_permission_catalogue
-    from connector.service.groups import TeamService
-
-    set_permission_catalogue(list(mappings.permissions))
-    users = app.extensions["users"]
-    teams = TeamService(TeamStore(gw), directory, mappings)
-    app.extensions["groups"] = teams
-    users.delegation = teams
+def _status(status: int, detail: str, detail_fr: str, **headers: str) -> Any:
+    error = ScimError(detail, detail_fr=detail_fr, headers=headers)
+    error.status = status  # type: ignore[misc]
+    return error_response(error)
 
 
 def setup_errors(app: Flask) -> None:
@@ -79,29 +76,47 @@ def setup_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        error = ScimError(exc.description or exc.name)
-        error.status = exc.code or 500  # type: ignore[misc]
-        resp = error_response(error)
+        resp = _status(exc.code or 500, exc.description or exc.name,
+                       exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
 
+    @app.errorhandler(KeycloakUnavailable)
+    def keycloak_gone(exc: KeycloakUnavailable) -> Any:
+        log.warning("keycloak unavailable: %s", exc)
+        return error_response(keycloak_unavailable())
+
+    @app.errorhandler(UnsafePath)
+    def unsafe_path(exc: UnsafePath) -> Any:
+        return error_response(NotFound("No such resource.", detail_fr="Ressource introuvable."))
+
+    @app.errorhandler(LockBusy)
+    def busy(exc: LockBusy) -> Any:
+        return error_response(Unavailable(
+            "Another request is writing this resource; retry in a moment.",
+            detail_fr="Une autre requête modifie cette ressource ; réessayez dans un instant.",
+            retry_after=2))
+
+    @app.errorhandler(LeaseExpired)
+    def too_long(exc: LeaseExpired) -> Any:
+        log.error("a write outlived its lock's lease and stopped: %s", exc)
+        return error_response(Unavailable(
+            "The write took too long and stopped part-way, with no more access than before; "
+            "retry it.", detail_fr="L'écriture a pris trop de temps et s'est arrêtée en cours "
+            "de route, sans plus d'accès qu'avant ; renvoyez-la."))
+
     @app.errorhandler(KeycloakHTTPError)
     def keycloak_error(exc: KeycloakHTTPError) -> Any:
         log.error("keycloak refused: %s", exc)
-        error = ScimError("Keycloak refused the operation; see the connector's log.",
-                          detail_fr="Keycloak a refusé l'opération ; voir le journal du "
-                          "connecteur.")
-        error.status = 502  # type: ignore[misc]
-        return error_response(error)
+        return _status(502, "Keycloak refused the operation; see the connector's log.",
+                       "Keycloak a refusé l'opération ; voir le journal du connecteur.")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        error = ScimError("Internal error; see the connector's log.",
-                          detail_fr="Erreur interne ; voir le journal du connecteur.")
-        error.status = 500  # type: ignore[misc]
-        return error_response(error)
+        return _status(500, "Internal error; see the connector's log.",
+                       "Erreur interne ; voir le journal du connecteur.")
 
 
 def setup_auth(app: Flask) -> None:
@@ -126,21 +141,16 @@ def setup_auth(app: Flask) -> None:
 
 def setup_routes(app: Flask) -> None:
     """Register the SCIM endpoints and the health probe."""
-    from connector.web import bulk_views, discovery_views, search_views, user_views
+    from connector.web import bulk_views, discovery_views, search_views, team_views, user_views
 
-    app.register_blueprint(user_views.blueprint, url_prefix=PREFIX)
-    from connector.web import group_views
-
-    app.register_blueprint(group_views.blueprint, url_prefix=PREFIX)
-    app.register_blueprint(discovery_views.blueprint, url_prefix=PREFIX)
-    app.register_blueprint(bulk_views.blueprint, url_prefix=PREFIX)
-    app.register_blueprint(search_views.blueprint, url_prefix=PREFIX)
+    for module in (user_views, team_views, discovery_views, bulk_views, search_views):
+        app.register_blueprint(module.blueprint, url_prefix=PREFIX)
 
     @app.get("/health")
     def health() -> Any:
         try:
             gw = app.extensions["gateway"]
             gw.get(gw.path("/users/count"))
-        except Unavailable as exc:
-            return error_response(exc)
+        except KeycloakUnavailable:
+            return error_response(keycloak_unavailable())
         return scim_response({"status": "UP"})

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 
 from connector.scim import bulk
 from connector.service.bulk import BulkService
-from connector.web.http import parse_json, prefers_french, scim_response
-from connector.web.user_views import base_url
+from connector.web.http import parse_json, request_context, scim_response
 
 # Named "bulk": discovery reports bulk.supported from this blueprint's presence.
 blueprint = Blueprint("bulk", __name__)
@@ -28,5 +27,5 @@ def run_bulk() -> Any:
     settings = current_app.config["SETTINGS"]
     parsed = bulk.parse_bulk_request(_body(settings.bulk_max_payload),
                                      settings.bulk_max_operations)
-    service = BulkService(current_app.extensions["users"], current_app.extensions.get("groups"))
-    return scim_response(service.run(parsed, g.principal, base_url(), prefers_french()))
+    service: BulkService = current_app.extensions["bulk"]
+    return scim_response(service.run(parsed, request_context()))

@@ -8,8 +8,7 @@ from flask import Blueprint, current_app
 
 from connector.scim import discovery
 from connector.scim.errors import NotFound
-from connector.web.http import scim_response
-from connector.web.user_views import base_url
+from connector.web.http import base_url, scim_response
 
 blueprint = Blueprint("discovery", __name__)
 
@@ -17,11 +16,10 @@ blueprint = Blueprint("discovery", __name__)
 @blueprint.get("/ServiceProviderConfig")
 def service_provider_config() -> Any:
     settings = current_app.config["SETTINGS"]
-    users = current_app.extensions["users"]
     return scim_response(discovery.service_provider_config(
         base_url(), max_page=settings.max_page_size, bulk_ops=settings.bulk_max_operations,
         bulk_payload=settings.bulk_max_payload, bulk="bulk" in current_app.blueprints,
-        max_candidates=users.max_candidates))
+        max_candidates=settings.max_candidates))
 
 
 @blueprint.get("/Schemas")

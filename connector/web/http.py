@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, g, request
 
 from connector.scim.errors import InvalidSyntax, ScimError
+from connector.scim.limits import MAX_JSON_DEPTH, check_json
+from connector.service.context import RequestContext
 
 SCIM_JSON = "application/scim+json"
 
@@ -16,6 +18,17 @@ def prefers_french() -> bool:
     """Tell whether Accept-Language prefers French over English."""
     best = request.accept_languages.best_match(["fr", "en"], default="en")
     return best == "fr"
+
+
+def base_url() -> str:
+    """The SCIM root as the client sees it, for meta.location (CONNECTOR_BASE_URL in production)."""
+    configured = current_app.config["SETTINGS"].base_url
+    return configured.rstrip("/") if configured else request.url_root.rstrip("/") + "/scim/v2"
+
+
+def request_context() -> RequestContext:
+    """Who calls, the SCIM root and the language of this request, for the services."""
+    return RequestContext(g.principal, base_url(), prefers_french())
 
 
 def scim_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -46,8 +59,14 @@ def parse_json(raw: bytes, expected: str = "a JSON object",
                             detail_fr=f"Le corps de la requête est vide ; {expected_fr} est "
                             "attendu.")
     try:
-        return json.loads(raw)
+        parsed = json.loads(raw)
+    except RecursionError:
+        raise InvalidSyntax(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.",
+                            detail_fr=f"Le corps JSON est imbriqué sur plus de {MAX_JSON_DEPTH} "
+                            "niveaux.") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSyntax(f"The request body is not valid JSON: {exc}",
-                            detail_fr=f"Le corps de la requête n'est pas un JSON valide : {exc}"
-                            ) from None
+        raise InvalidSyntax(f"The request body is not valid JSON: {str(exc)[:200]}",
+                            detail_fr="Le corps de la requête n'est pas un JSON valide : "
+                            f"{str(exc)[:200]}") from None
+    check_json(parsed)
+    return parsed

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 
 from connector.scim.discovery import list_response
 from connector.scim.query import parse_list_request, project
 from connector.scim.versioning import not_modified
 from connector.service.users import UserService
-from connector.web.http import json_body, prefers_french, scim_response
+from connector.web.http import json_body, request_context, scim_response
 
 blueprint = Blueprint("users", __name__)
 
 
 def service() -> UserService:
     return current_app.extensions["users"]
-
-
-def base_url() -> str:
-    """The SCIM root as the client sees it, for meta.location."""
-    configured = current_app.config["SETTINGS"].base_url
-    return configured.rstrip("/") if configured else request.url_root.rstrip("/") + "/scim/v2"
 
 
 def _projection() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -43,7 +37,7 @@ def search(params: dict[str, Any]) -> Any:
     """Run a query for the caller and answer a ListResponse (RFC 7644 §3.4.2)."""
     max_page = current_app.config["SETTINGS"].max_page_size
     req = parse_list_request(params, "User", max_page)
-    total, resources = service().search(req, g.principal, base_url(), prefers_french())
+    total, resources = service().search(req, request_context())
     body = list_response([project(r, req.attributes, req.excluded, "User") for r in resources],
                          total, req.start_index)
     return scim_response(body)
@@ -62,12 +56,12 @@ def search_users() -> Any:
 
 @blueprint.post("/Users")
 def create_user() -> Any:
-    return one(service().create(json_body(), g.principal, base_url(), prefers_french()), 201)
+    return one(service().create(json_body(), request_context()), 201)
 
 
 @blueprint.get("/Users/<user_id>")
 def get_user(user_id: str) -> Any:
-    resource = service().get(user_id, g.principal, base_url(), prefers_french())
+    resource = service().get(user_id, request_context())
     if not_modified(resource["meta"]["version"], request.headers.get("If-None-Match")):
         return scim_response(None, 304, {"ETag": resource["meta"]["version"]})
     return one(resource)
@@ -75,17 +69,17 @@ def get_user(user_id: str) -> Any:
 
 @blueprint.put("/Users/<user_id>")
 def replace_user(user_id: str) -> Any:
-    return one(service().replace(user_id, json_body(), g.principal,
-                                 request.headers.get("If-Match"), base_url(), prefers_french()))
+    return one(service().replace(user_id, json_body(), request_context(),
+                                 request.headers.get("If-Match")))
 
 
 @blueprint.patch("/Users/<user_id>")
 def patch_user(user_id: str) -> Any:
-    return one(service().patch(user_id, json_body(), g.principal,
-                               request.headers.get("If-Match"), base_url(), prefers_french()))
+    return one(service().patch(user_id, json_body(), request_context(),
+                               request.headers.get("If-Match")))
 
 
 @blueprint.delete("/Users/<user_id>")
 def delete_user(user_id: str) -> Any:
-    service().delete(user_id, g.principal, request.headers.get("If-Match"))
+    service().delete(user_id, request_context(), request.headers.get("If-Match"))
     return scim_response(None, 204)

@@ -55,11 +55,11 @@ def test_realm_matches_mappings(admin_gw):
                                             max=1000)}
         assert roles == set(mappings.permissions)
         for profile in mappings.profiles.values():
-            group = kc.get(kc.path("/group-by-path/{p}", p=f"{key}/{profile.key}"))
+            group = kc.get(kc.group_path_url(f"{key}/{profile.key}"))
             mapped = kc.get(kc.path("/groups/{g}/role-mappings/clients/{c}", g=group["id"],
                                     c=client["id"]))
             assert {r["name"] for r in mapped} == set(profile.permissions), profile.key
-    assert kc.get(kc.path("/group-by-path/{p}", p="etudes"))["name"] == "etudes"
+    assert kc.get(kc.group_path_url("etudes"))["name"] == "etudes"
 
 
 def test_password_policy_is_enforced_by_keycloak_itself(admin_gw):
@@ -94,7 +94,7 @@ def test_service_account_has_only_the_roles_it_needs(settings, admin_gw):
 
 
 def test_cli_etude_and_tokens(settings, app, admin_gw):
-    code = f"C{secrets.token_hex(3)}"
+    code = f"C{secrets.token_hex(3).upper()}"
     added = run(settings, "etude", "add", code, "--name", "Etude CLI")
     assert added.exit_code == 0 and "registered" in added.output
     assert "already registered" in run(settings, "etude", "add", code, "--name", "x").output
@@ -103,7 +103,7 @@ def test_cli_etude_and_tokens(settings, app, admin_gw):
     token = created.output.strip().splitlines()[-1]
     assert token.startswith(f"cnx.{code}.")
     # Only the hash is stored in Keycloak.
-    group = admin_gw.get(admin_gw.path("/group-by-path/{p}", p=f"etudes/{code}"))
+    group = admin_gw.get(admin_gw.group_path_url(f"etudes/{code}"))
     stored = " ".join(group["attributes"]["connectorTokens"])
     assert token.rsplit(".", 1)[1] not in stored
     assert hash_secret(token.rsplit(".", 1)[1]) in stored

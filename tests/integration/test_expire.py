@@ -163,7 +163,7 @@ def test_a_run_killed_half_way_is_completed_by_the_next(e2, kc, life, job):
     done = cdd(e2, day - timedelta(days=2))      # index D-1: the killed run handled him
     pending = cdd(e2, day - timedelta(days=1))   # index D: it died before
     job.set_last_completed(day - timedelta(days=2))
-    life.users.reevaluate(kc_user(kc, done["id"]), day, "job:expire", action="user.expire")
+    life.users.converge(done["id"], "job:expire", day, action="user.expire")
     job.plant("dead-host:1:cafe", datetime.now(UTC) - timedelta(hours=3))
 
     report = life.expire(day)

@@ -221,9 +221,9 @@ def test_etude_tokens_see_and_change_only_their_own_teams(e1, e2):
 
 
 def test_profile_groups_are_not_teams(e1, kc):
-    gid = kc.get(kc.path("/group-by-path/{p}", p="mars/comptable"))["id"]
+    gid = kc.get(kc.group_path_url("mars/comptable"))["id"]
     assert e1.get(f"/Groups/{gid}").status_code == 404
-    etude = kc.get(kc.path("/group-by-path/{p}", p="etudes/E1"))["id"]
+    etude = kc.get(kc.group_path_url("etudes/E1"))["id"]
     assert e1.get(f"/Groups/{etude}").status_code == 404
 
 

@@ -60,6 +60,12 @@ def big(app: Any, admin_gw: Any, settings: Settings) -> Iterator[dict[str, Any]]
                       sorted(ids)))
 
 
+def per_change(members: int) -> int:
+    """Calls a membership PATCH may make: a few for the team, a few per member it changes
+    (his write lock taken and released, his fresh read, his groups), none per member kept."""
+    return 8 + 5 * members
+
+
 def timed(kc: Any, call: Any) -> tuple[Any, float, int]:
     before, started = kc.calls, time.perf_counter()
     result = call()
@@ -109,7 +115,7 @@ def test_membership_patch_adds_and_removes_one_without_reading_the_rest(big, kc)
                                             "value": [{"value": uid}]}]}))
     assert r.status_code == 204, r.json
     print(f"\nPATCH add 1 member to {SIZE}: {took:.3f}s, {calls} Keycloak calls")
-    assert calls < 15  # never the 5,000 members
+    assert calls <= per_change(1)  # never the 5,000 members
     assert "/etudes/SCALE/Big/mars" in kc_groups(kc, uid)  # granted: the delegation too
     values = {m["value"] for m in client.get(f"/Groups/{big['id']}").json["members"]}
     assert len(values) == SIZE + 1 and uid in values
@@ -120,7 +126,7 @@ def test_membership_patch_adds_and_removes_one_without_reading_the_rest(big, kc)
             {"op": "Remove", "path": "members", "value": [{"value": uid}]}]}))
     assert r.status_code == 204
     print(f"PATCH remove 2 members of {SIZE + 1}: {took:.3f}s, {calls} Keycloak calls")
-    assert calls < 15
+    assert calls <= per_change(2)
     values = {m["value"] for m in client.get(f"/Groups/{big['id']}").json["members"]}
     assert values == big["ids"] - {gone}
     assert r.headers["ETag"] == client.get(f"/Groups/{big['id']}").headers["ETag"]

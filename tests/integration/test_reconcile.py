@@ -20,7 +20,7 @@ from tests.integration.conftest import E, granted_user, kc_groups, kc_user, uniq
 
 @pytest.fixture
 def etude(admin_gw):
-    code = unique("R")
+    code = unique("R").upper()
     EtudeDirectory(admin_gw).add(code, "Etude Reconcile")
     return code
 
@@ -69,7 +69,7 @@ def test_hand_edits_are_reported_repaired_with_apply_then_zero(admin, etude, kc,
     rep["enabled"] = True
     kc.request("PUT", kc.path("/users/{u}", u=revoked["id"]), body=rep)
     # ... adds a comptable to /v3/huissier by hand ...
-    gid = kc.get(kc.path("/group-by-path/{p}", p="v3/huissier"))["id"]
+    gid = kc.get(kc.group_path_url("v3/huissier"))["id"]
     kc.request("PUT", kc.path("/users/{u}/groups/{g}", u=granted["id"], g=gid))
     # ... and maps a Mars role on a user directly.
     client, role = mars_role(kc)
@@ -136,7 +136,7 @@ def test_team_delegation_is_not_drift_but_a_hand_made_one_is(e2, kc, settings):
     sub = f"/etudes/E2/{r.json['displayName']}/mars"
     assert sub in kc_groups(kc, uid)
     # A hand-made membership of the delegation subgroup, without being in the team.
-    gid = kc.get(kc.path("/group-by-path/{p}", p=sub.lstrip("/")))["id"]
+    gid = kc.get(kc.group_path_url(sub.lstrip("/")))["id"]
     kc.request("PUT", kc.path("/users/{u}/groups/{g}", u=other, g=gid))
 
     result = CliRunner().invoke(cli, ["reconcile", "--etude", "E2", "--json"],

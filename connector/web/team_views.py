@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 
 from connector.scim.discovery import list_response
 from connector.scim.query import parse_list_request, project
 from connector.scim.versioning import not_modified
-from connector.service.groups import TeamService
 from connector.service.team_plan import needs_members
-from connector.web.http import json_body, scim_response
-from connector.web.user_views import base_url
+from connector.service.teams import TeamService
+from connector.web.http import json_body, request_context, scim_response
 
-blueprint = Blueprint("groups", __name__)
+blueprint = Blueprint("teams", __name__)
 
 
 def service() -> TeamService:
-    return current_app.extensions["groups"]
+    return current_app.extensions["teams"]
 
 
 def _projection() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -27,13 +26,13 @@ def _projection() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _with_members() -> bool:
+    """RFC 7644 §3.4.2.5: members are read only when the answer shows them."""
     return needs_members(*_projection())
 
 
-def one(group: dict[str, Any], status: int = 200) -> Any:
-    """Answer one team with its ETag (and Location on creation), members only if shown."""
+def one(resource: dict[str, Any], status: int = 200) -> Any:
+    """Answer one team with its ETag (and Location on creation), projected."""
     attributes, excluded = _projection()
-    resource = service().render(group, base_url(), needs_members(attributes, excluded))
     headers = {"ETag": resource["meta"]["version"]}
     if status == 201:
         headers["Location"] = resource["meta"]["location"]
@@ -44,7 +43,7 @@ def search(params: dict[str, Any]) -> Any:
     """Run a query for the caller and answer a ListResponse (RFC 7644 §3.4.2)."""
     max_page = current_app.config["SETTINGS"].max_page_size
     req = parse_list_request(params, "Group", max_page)
-    total, resources = service().search(req, g.principal, base_url(),
+    total, resources = service().search(req, request_context(),
                                         needs_members(req.attributes, req.excluded))
     body = list_response([project(r, req.attributes, req.excluded, "Group")
                           for r in resources], total, req.start_index)
@@ -52,50 +51,50 @@ def search(params: dict[str, Any]) -> Any:
 
 
 @blueprint.get("/Groups")
-def list_groups() -> Any:
+def list_teams() -> Any:
     return search(request.args.to_dict())
 
 
 @blueprint.post("/Groups/.search")
-def search_groups() -> Any:
+def search_teams() -> Any:
     body = json_body()
     return search(body if isinstance(body, dict) else {})
 
 
 @blueprint.post("/Groups")
-def create_group() -> Any:
-    return one(service().create(json_body(), g.principal), 201)
+def create_team() -> Any:
+    return one(service().create(json_body(), request_context(), _with_members()), 201)
 
 
 @blueprint.get("/Groups/<team_id>")
-def get_group(team_id: str) -> Any:
-    group = service().load(team_id, g.principal)
-    version = service().render(group, base_url(), False)["meta"]["version"]
-    if not_modified(version, request.headers.get("If-None-Match")):
-        return scim_response(None, 304, {"ETag": version})
-    return one(group)
+def get_team(team_id: str) -> Any:
+    resource = service().get(team_id, request_context(), _with_members())
+    if not_modified(resource["meta"]["version"], request.headers.get("If-None-Match")):
+        return scim_response(None, 304, {"ETag": resource["meta"]["version"]})
+    return one(resource)
 
 
 @blueprint.put("/Groups/<team_id>")
-def replace_group(team_id: str) -> Any:
-    return one(service().replace(team_id, json_body(), g.principal,
-                                 request.headers.get("If-Match")))
+def replace_team(team_id: str) -> Any:
+    return one(service().replace(team_id, json_body(), request_context(),
+                                 request.headers.get("If-Match"), _with_members()))
 
 
 @blueprint.patch("/Groups/<team_id>")
-def patch_group(team_id: str) -> Any:
+def patch_team(team_id: str) -> Any:
     """RFC 7644 §3.5.2 allows 204: a membership change then never re-reads 5,000 members.
 
     A client that wants the resource back names it with attributes or excludedAttributes.
     """
-    group = service().patch(team_id, json_body(), g.principal, request.headers.get("If-Match"))
-    if any(k.lower() in ("attributes", "excludedattributes") for k in request.args):
-        return one(group)
-    version = service().render(group, base_url(), False)["meta"]["version"]
-    return scim_response(None, 204, {"ETag": version})
+    wants_body = any(k.lower() in ("attributes", "excludedattributes") for k in request.args)
+    resource = service().patch(team_id, json_body(), request_context(),
+                               request.headers.get("If-Match"), wants_body and _with_members())
+    if wants_body:
+        return one(resource)
+    return scim_response(None, 204, {"ETag": resource["meta"]["version"]})
 
 
 @blueprint.delete("/Groups/<team_id>")
-def delete_group(team_id: str) -> Any:
-    service().delete(team_id, g.principal, request.headers.get("If-Match"))
+def delete_team(team_id: str) -> Any:
+    service().delete(team_id, request_context(), request.headers.get("If-Match"))
     return scim_response(None, 204)

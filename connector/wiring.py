@@ -1,0 +1,58 @@
+"""Build the services from settings, in dependency order: one wiring for the app and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connector.keycloak.clients import Clients
+from connector.keycloak.etudes import EtudeDirectory
+from connector.keycloak.gateway import Gateway
+from connector.keycloak.jobstate import JobState
+from connector.keycloak.locks import Locks
+from connector.keycloak.teams import TeamStore
+from connector.keycloak.users import UserStore
+from connector.mappings import Mappings, get_mappings
+from connector.scim.schema_defs import set_permission_catalogue
+from connector.service.bulk import BulkService
+from connector.service.delegation import Delegation
+from connector.service.lifecycle import Lifecycle
+from connector.service.teams import TeamService
+from connector.service.users import UserService
+from connector.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a request or a command needs, built once per process."""
+
+    settings: Settings
+    mappings: Mappings
+    gateway: Gateway
+    directory: EtudeDirectory
+    locks: Locks
+    users: UserService
+    teams: TeamService
+    bulk: BulkService
+
+    def lifecycle(self) -> Lifecycle:
+        """Return the expiry, upcoming and reconcile jobs on these services."""
+        return Lifecycle(self.users, JobState(self.gateway,
+                                              ttl_seconds=self.settings.expire_lock_ttl))
+
+
+def build_services(settings: Settings, gateway: Gateway | None = None) -> Services:
+    """Validate mappings/ (fail fast), then wire Keycloak's stores to the services."""
+    mappings = get_mappings(settings.mappings_dir or None)
+    set_permission_catalogue(list(mappings.permissions))
+    gw = gateway or Gateway(settings)
+    clients = Clients(gw)
+    users_store, teams_store = UserStore(gw, clients), TeamStore(gw, clients)
+    directory = EtudeDirectory(gw, settings.token_cache_seconds)
+    locks = Locks(gw, lease_seconds=settings.lock_lease_seconds,
+                  wait_seconds=settings.lock_wait_seconds)
+    delegation = Delegation(teams_store, list(mappings.platforms))
+    users = UserService(users_store, directory, mappings, locks, delegation,
+                        max_candidates=settings.max_candidates)
+    teams = TeamService(teams_store, users_store, directory, mappings, locks)
+    return Services(settings, mappings, gw, directory, locks, users, teams,
+                    BulkService(users, teams))
