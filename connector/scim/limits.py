@@ -35,11 +35,11 @@ def unstorable(text: str) -> bool:
 
 def check_json(value: Any) -> None:
     """Raise 400 for JSON nested too deep, too large a collection, or an unstorable string."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
+        item, depth, where = stack.pop()
         if isinstance(item, str):
-            _check_string(item)
+            _check_string(item, where)
         elif isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise InvalidSyntax(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} "
@@ -51,20 +51,23 @@ def check_json(value: Any) -> None:
                                    detail_fr=f"Un tableau ou objet JSON contient plus de "
                                    f"{MAX_ITEMS} entrées.")
             if isinstance(item, dict):
-                for key in item:
-                    _check_string(str(key))
-            stack.extend((child, depth + 1) for child in
-                         (item.values() if isinstance(item, dict) else item))
+                for key, child in item.items():
+                    _check_string(str(key), where)
+                    stack.append((child, depth + 1, str(key)))
+            else:
+                stack.extend((child, depth + 1, where) for child in item)
 
 
-def _check_string(text: str) -> None:
+def _check_string(text: str, where: str) -> None:
+    named, named_fr = (f"The value of '{where[:60]}'", f"La valeur de « {where[:60]} »") \
+        if where else ("A value", "Une valeur")
     if len(text) > MAX_STRING:
-        raise InvalidValue(f"A value is longer than {MAX_STRING} characters.",
-                           detail_fr=f"Une valeur dépasse {MAX_STRING} caractères.")
+        raise InvalidValue(f"{named} is longer than {MAX_STRING} characters.",
+                           detail_fr=f"{named_fr} dépasse {MAX_STRING} caractères.")
     if unstorable(text):
-        raise InvalidValue("A value contains a NUL character or an unpaired surrogate "
+        raise InvalidValue(f"{named} contains a NUL character or an unpaired surrogate "
                            "(\\u0000, \\ud800–\\udfff), which cannot be stored.",
-                           detail_fr="Une valeur contient un caractère NUL ou une moitié de "
+                           detail_fr=f"{named_fr} contient un caractère NUL ou une moitié de "
                            "paire de substitution (\\u0000, \\ud800–\\udfff), impossible à "
                            "enregistrer.")
 
