@@ -1,380 +1,47 @@
-"""SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2), wrapping scim2-filter-parser.
+"""SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2): check and evaluate.
 
-The library's lexer tokenises names, URNs, operators and brackets. Its grammar and a few
-token rules are defective, so this module fixes them and parses with a small
-recursive-descent parser (each fix is pinned by a unit test on the bare library):
-
-1. its parser gives `and` and `or` one precedence; §3.4.2.2 binds `and` tighter;
-2. its NUMBER token is a single digit, so `12`, `-1` and `1.5` fail;
-3. its string token stops at the first quote, so `"a\\"b"` fails;
-4. its SQL transpiler silently drops attributes it cannot map (a match-all); here every
-   attribute is resolved against schema_defs and an unknown one raises InvalidFilter.
+Parsing is in filter_parser (scim2-filter-parser's lexer, fixed, and our parser); attribute
+resolution is in attributes. Here a parsed filter is checked against the served schemas (an
+unknown attribute is InvalidFilter, where the library's SQL transpiler silently drops it) and
+evaluated on resources.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from scim2_filter_parser.lexer import SCIMLexer
-
+from connector.scim.attributes import Resolved, get_ci, named, resolve, value_sub
 from connector.scim.errors import InvalidFilter
-from connector.scim.limits import (
-    MAX_FILTER_NESTING,
-    MAX_FILTER_TERMS,
-    MAX_NUMBER_DIGITS,
-    check_filter_text,
-    too_complex,
+from connector.scim.filter_ast import (
+    ORDER_OPS,
+    And,
+    AttrPath,
+    Compare,
+    Node,
+    Not,
+    Or,
+    Present,
+    ValuePath,
 )
-from connector.scim.schema_defs import COMMON_ATTRIBUTES, RESOURCE_TYPES, SCHEMAS
+from connector.scim.filter_lexer import error
+from connector.scim.filter_parser import parse_filter_text, parse_path_text
 
-COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
-ORDER_OPS = ("gt", "ge", "lt", "le")
-_LITERALS = {"true": True, "false": False, "null": None}
-_WORD_TOKENS = {"ATTRNAME", "NUMBER", "FALSE", "TRUE", "NULL", "AND", "OR", "NOT",
-                "PR", *(op.upper() for op in COMPARE_OPS)}
-# The library lexes neither JSON strings nor JSON numbers (defects 2 and 3): scan them here.
-_NUMBER = re.compile(r"(?<![\w$.:-])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w$.:-])")
-# RFC 7644 §3.4.2.2 Figure 2: `schemas` is filterable though no schema defines it.
-_SCHEMAS_ATTR: dict[str, Any] = {
-    "name": "schemas", "type": "reference", "multiValued": True, "caseExact": False,
-    "mutability": "readOnly",
-}
-
-
-# --------------------------------------------------------------------------- AST
-
-
-@dataclass(frozen=True)
-class AttrPath:
-    """An attribute path `[urn:]attr[.sub]`, names lowercased (RFC 7644 §3.10)."""
-
-    urn: str | None
-    attr: str
-    sub: str | None = None
-
-    @property
-    def dotted(self) -> str:
-        """Return `attr.sub` (or `attr`), without the URN."""
-        return f"{self.attr}.{self.sub}" if self.sub else self.attr
-
-    @property
-    def full(self) -> str:
-        """Return `urn:attr.sub` when a URN was given, else the dotted form."""
-        return f"{self.urn}:{self.dotted}" if self.urn else self.dotted
-
-
-@dataclass(frozen=True)
-class Compare:
-    """`path op value` with op one of eq ne co sw ew gt ge lt le (RFC 7644 §3.4.2.2)."""
-
-    path: AttrPath
-    op: str
-    value: object
-
-
-@dataclass(frozen=True)
-class Present:
-    """`path pr` (RFC 7644 §3.4.2.2)."""
-
-    path: AttrPath
-
-
-@dataclass(frozen=True)
-class And:
-    """`left and right`."""
-
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Or:
-    """`left or right`."""
-
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Not:
-    """`not (node)`."""
-
-    node: Node
-
-
-@dataclass(frozen=True)
-class ValuePath:
-    """`path[filter]`, plus `.sub` in PATCH paths only (RFC 7644 §3.5.2)."""
-
-    path: AttrPath
-    filter: Node
-    sub: str | None = None
-
-
-Node = Compare | Present | And | Or | Not | ValuePath
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _error(detail: str, detail_fr: str) -> InvalidFilter:
-    """Build an InvalidFilter with both languages (RFC 7644 §3.12)."""
-    return InvalidFilter(detail, detail_fr=detail_fr)
+__all__ = ["And", "AttrPath", "Compare", "Node", "Not", "Or", "Present", "Resolved",
+           "ValuePath", "attribute_values", "conjuncts", "element_matches", "matches",
+           "parse_filter", "parse_path", "resolve", "split_conjuncts", "validate"]
 
 
 def _unknown(name: str) -> InvalidFilter:
     """Build the error for an attribute the schemas do not define."""
-    return _error(f"Unknown attribute '{name}' in filter.",
-                  f"Attribut inconnu '{name}' dans le filtre.")
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-@dataclass(frozen=True)
-class _Token:
-    type: str
-    value: Any
-    index: int
-    end: int
-
-
-def _library_tokens(chunk: str, offset: int) -> Iterator[_Token]:
-    """Lex a chunk without strings or numbers with the library lexer."""
-    try:
-        for tok in SCIMLexer().tokenize(chunk):
-            yield _Token(tok.type, tok.value, tok.index + offset, tok.end + offset)
-    except ValueError as exc:  # the library's "Illegal character in filter query 'x'"
-        char = str(exc).rsplit(" ", 1)[-1]
-        raise _error(f"Invalid filter: illegal character {char}.",
-                     f"Filtre invalide : caractère interdit {char}.") from exc
-
-
-def _split_numbers(chunk: str, offset: int) -> Iterator[_Token]:
-    """Lex a chunk, scanning JSON numbers ourselves (defect 2)."""
-    pos = 0
-    for match in _NUMBER.finditer(chunk):
-        yield from _library_tokens(chunk[pos:match.start()], offset + pos)
-        text = match.group()
-        if sum(c.isdigit() for c in text) > MAX_NUMBER_DIGITS:
-            raise too_complex(f"a number has more than {MAX_NUMBER_DIGITS} digits",
-                              f"un nombre a plus de {MAX_NUMBER_DIGITS} chiffres")
-        number: int | float = float(text) if re.search(r"[.eE]", text) else int(text)
-        yield _Token("NUMBER", number, offset + match.start(), offset + match.end())
-        pos = match.end()
-    yield from _library_tokens(chunk[pos:], offset + pos)
-
-
-def _string_end(text: str, start: int) -> int:
-    """Return the index after the JSON string opening at `start` (defect 3)."""
-    pos = start + 1
-    while pos < len(text):
-        if text[pos] == "\\":
-            pos += 2
-        elif text[pos] == '"':
-            return pos + 1
-        else:
-            pos += 1
-    raise _error("Invalid filter: unterminated string.",
-                 "Filtre invalide : chaîne de caractères non terminée.")
-
-
-def _decode_string(raw: str) -> str:
-    """Decode a JSON string literal, escapes included (RFC 7159 §7)."""
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise _error(f"Invalid filter: bad string {raw}.",
-                     f"Filtre invalide : chaîne incorrecte {raw}.") from exc
-    return str(value)
-
-
-def _raw_tokens(text: str) -> Iterator[_Token]:
-    """Tokenise: strings and numbers here, everything else by the library lexer."""
-    pos = 0
-    while pos < len(text):
-        quote = text.find('"', pos)
-        if quote < 0:
-            yield from _split_numbers(text[pos:], pos)
-            return
-        yield from _split_numbers(text[pos:quote], pos)
-        end = _string_end(text, quote)
-        yield _Token("COMP_VALUE", _decode_string(text[quote:end]), quote, end)
-        pos = end
-
-
-def _merge_words(tokens: list[_Token]) -> list[_Token]:
-    """Rejoin names the library splits after a literal prefix (`nullable` → null + able)."""
-    out: list[_Token] = []
-    for tok in tokens:
-        prev = out[-1] if out else None
-        if (prev is not None and prev.end == tok.index and tok.type in _WORD_TOKENS
-                and prev.type in ("ATTRNAME", "FALSE", "TRUE", "NULL")):
-            out[-1] = _Token("ATTRNAME", f"{prev.value}{tok.value}", prev.index, tok.end)
-        else:
-            out.append(tok)
-    return out
-
-
-def _tokenize(text: str) -> list[_Token]:
-    """Tokenise a filter or PATCH path (RFC 7644 §3.4.2.2)."""
-    return _merge_words(list(_raw_tokens(text)))
-
-
-# --------------------------------------------------------------------------- parser
-
-
-class _Parser:
-    """Recursive descent over the token stream: or < and < not < primary (RFC 7644 §3.4.2.2)."""
-
-    def __init__(self, text: str) -> None:
-        check_filter_text(text)
-        self.text = text
-        self.tokens = _tokenize(text)
-        self.pos = 0
-        self.depth = 0
-        self.terms = 0
-
-    def enter(self) -> None:
-        """Count one more level of nesting: parentheses, `not`, value paths."""
-        self.depth += 1
-        if self.depth > MAX_FILTER_NESTING:
-            raise too_complex(f"more than {MAX_FILTER_NESTING} nested levels",
-                              f"plus de {MAX_FILTER_NESTING} niveaux imbriqués")
-
-    def term(self) -> None:
-        """Count one more comparison."""
-        self.terms += 1
-        if self.terms > MAX_FILTER_TERMS:
-            raise too_complex(f"more than {MAX_FILTER_TERMS} comparisons",
-                              f"plus de {MAX_FILTER_TERMS} comparaisons")
-
-    def peek(self) -> _Token | None:
-        """Return the next token without consuming it."""
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def accept(self, *types: str) -> _Token | None:
-        """Consume and return the next token when it has one of `types`."""
-        tok = self.peek()
-        if tok is not None and tok.type in types:
-            self.pos += 1
-            return tok
-        return None
-
-    def expect(self, kind: str, what: str, what_fr: str) -> _Token:
-        """Consume a token of `kind` or raise InvalidFilter saying what was expected."""
-        tok = self.accept(kind)
-        if tok is None:
-            raise self.fail(what, what_fr)
-        return tok
-
-    def fail(self, what: str, what_fr: str) -> InvalidFilter:
-        """Build the syntax error for the current position."""
-        tok = self.peek()
-        if tok is None:
-            where, where_fr = "at the end of the filter", "à la fin du filtre"
-        else:
-            found = self.text[tok.index:tok.end]
-            where = f"at position {tok.index} (found '{found}')"
-            where_fr = f"à la position {tok.index} (trouvé « {found} »)"
-        return _error(f"Invalid filter '{self.text}': expected {what} {where}.",
-                      f"Filtre invalide « {self.text} » : on attendait {what_fr} {where_fr}.")
-
-    def finish(self) -> None:
-        """Raise unless every token was consumed."""
-        if self.peek() is not None:
-            raise self.fail("'and', 'or' or the end", "« and », « or » ou la fin")
-
-    def filter(self, in_brackets: bool = False) -> Node:
-        """FILTER: and-terms joined by `or` (left associative)."""
-        node = self.conjunction(in_brackets)
-        while self.accept("OR"):
-            node = Or(node, self.conjunction(in_brackets))
-        return node
-
-    def conjunction(self, in_brackets: bool) -> Node:
-        """Unary terms joined by `and`, which binds tighter than `or` (defect 1)."""
-        node = self.unary(in_brackets)
-        while self.accept("AND"):
-            node = And(node, self.unary(in_brackets))
-        return node
-
-    def unary(self, in_brackets: bool) -> Node:
-        """`not` applied to the next term, or a primary term."""
-        if self.accept("NOT"):
-            self.enter()
-            node = Not(self.unary(in_brackets))
-            self.depth -= 1
-            return node
-        return self.primary(in_brackets)
-
-    def primary(self, in_brackets: bool) -> Node:
-        """`( FILTER )`, a value path or an attribute expression."""
-        if self.accept("LPAREN"):
-            self.enter()
-            node = self.filter(in_brackets)
-            self.expect("RPAREN", "')'", "« ) »")
-            self.depth -= 1
-            return node
-        self.term()
-        path = self.attr_path()
-        nxt = self.peek()
-        if nxt is not None and nxt.type == "LBRACKET":
-            if in_brackets or path.sub:
-                raise self.fail("an operator", "un opérateur")
-            return ValuePath(path, self.bracket())
-        if self.accept("PR"):
-            return Present(path)
-        op = self.accept(*(o.upper() for o in COMPARE_OPS))
-        if op is None:
-            raise self.fail("an operator (eq ne co sw ew gt ge lt le pr)",
-                            "un opérateur (eq ne co sw ew gt ge lt le pr)")
-        return Compare(path, op.type.lower(), self.comp_value())
-
-    def bracket(self) -> Node:
-        """`[ valFilter ]` of a value path."""
-        self.expect("LBRACKET", "'['", "« [ »")
-        self.enter()
-        node = self.filter(in_brackets=True)
-        self.expect("RBRACKET", "']'", "« ] »")
-        self.depth -= 1
-        return node
-
-    def attr_path(self) -> AttrPath:
-        """attrPath = [URI ":"] ATTRNAME *1subAttr."""
-        urn = self.accept("SCHEMA_URI")
-        name = self.expect("ATTRNAME", "an attribute name", "un nom d'attribut")
-        sub = self.accept("SUBATTR")
-        return AttrPath(urn.value if urn else None, str(name.value).lower(),
-                        str(sub.value).lower() if sub else None)
-
-    def comp_value(self) -> object:
-        """compValue = false / null / true / number / string (RFC 7159)."""
-        tok = self.accept("COMP_VALUE", "NUMBER", "TRUE", "FALSE", "NULL", "ATTRNAME")
-        if tok is not None and tok.type == "COMP_VALUE":
-            return tok.value
-        if tok is not None and tok.type == "NUMBER":
-            return int(tok.value) if isinstance(tok.value, str) else tok.value
-        if tok is not None and str(tok.value).lower() in _LITERALS:
-            return _LITERALS[str(tok.value).lower()]
-        if tok is not None:
-            self.pos -= 1
-        raise self.fail("a value (string, number, true, false or null)",
-                        "une valeur (chaîne, nombre, true, false ou null)")
+    return error(f"Unknown attribute '{name}' in filter.",
+                 f"Attribut inconnu '{name}' dans le filtre.")
 
 
 def parse_filter(text: str, resource_type: str | None = None) -> Node:
     """Parse a filter (RFC 7644 §3.4.2.2); validate its attributes when given a resource type."""
-    if not isinstance(text, str) or not text.strip():
-        raise _error("The filter is empty.", "Le filtre est vide.")
-    parser = _Parser(text)
-    node = parser.filter()
-    parser.finish()
+    node = parse_filter_text(text)
     if resource_type is not None:
         validate(node, resource_type)
     return node
@@ -382,92 +49,10 @@ def parse_filter(text: str, resource_type: str | None = None) -> Node:
 
 def parse_path(text: str, resource_type: str | None = None) -> AttrPath | ValuePath:
     """Parse a PATCH path `attrPath / valuePath [subAttr]` (RFC 7644 §3.5.2)."""
-    if not isinstance(text, str) or not text.strip():
-        raise _error("The path is empty.", "Le chemin est vide.")
-    parser = _Parser(text)
-    path = parser.attr_path()
-    result: AttrPath | ValuePath = path
-    if parser.peek() is not None and not path.sub:
-        node = parser.bracket()
-        sub = parser.accept("SUBATTR")
-        result = ValuePath(path, node, str(sub.value).lower() if sub else None)
-    parser.finish()
+    result = parse_path_text(text)
     if resource_type is not None:
         validate(result, resource_type)
     return result
-
-
-# --------------------------------------------------------------------------- schema
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """Where an attribute path lives: its schema, definition and sub-attribute definition."""
-
-    schema: str
-    extension: bool
-    attr: dict[str, Any]
-    sub: dict[str, Any] | None
-
-    @property
-    def definition(self) -> dict[str, Any]:
-        """Return the definition of the leaf (the sub-attribute when there is one)."""
-        return self.sub or self.attr
-
-
-def _pool(schema: str, core: str) -> list[dict[str, Any]]:
-    """Return the attributes a schema defines, common ones included for the core."""
-    extra = [*COMMON_ATTRIBUTES, _SCHEMAS_ATTR] if schema == core else []
-    return SCHEMAS[schema][2] + extra
-
-
-def _named(pool: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    """Find an attribute by case-insensitive name (RFC 7643 §2.1)."""
-    return next((a for a in pool if a["name"].lower() == name.lower()), None)
-
-
-def _schema_of(path: AttrPath, resource_type: str) -> str | None:
-    """Pick the schema of a path: its URN, the core, or the one extension defining it."""
-    core, extensions = RESOURCE_TYPES[resource_type]
-    if path.urn:
-        return next((s for s in (core, *extensions) if s.lower() == path.urn.lower()), None)
-    if _named(_pool(core, core), path.attr):
-        return core
-    owners = [e for e in extensions if _named(SCHEMAS[e][2], path.attr)]
-    return owners[0] if len(owners) == 1 else None
-
-
-def resolve(path: AttrPath, resource_type: str = "User") -> Resolved | None:
-    """Resolve a path against the served schemas (RFC 7643 §7), None when undefined."""
-    core = RESOURCE_TYPES[resource_type][0]
-    schema = _schema_of(path, resource_type)
-    attr = _named(_pool(schema, core), path.attr) if schema else None
-    if schema is None or attr is None:
-        return None
-    sub = _named(attr.get("subAttributes", []), path.sub) if path.sub else None
-    if path.sub and sub is None:
-        return None
-    return Resolved(schema, schema != core, attr, sub)
-
-
-def find_key(mapping: object, name: str) -> str | None:
-    """Return the key of `mapping` equal to `name` ignoring case (RFC 7643 §2.1)."""
-    if not isinstance(mapping, dict):
-        return None
-    if name in mapping:
-        return name
-    return next((k for k in mapping if isinstance(k, str) and k.lower() == name.lower()), None)
-
-
-def get_ci(mapping: object, name: str) -> Any:
-    """Return `mapping[name]` ignoring the key's case, None when absent."""
-    key = find_key(mapping, name)
-    return mapping[key] if key is not None and isinstance(mapping, dict) else None
-
-
-def _value_sub(definition: dict[str, Any]) -> dict[str, Any] | None:
-    """Return the `value` sub-attribute a complex attribute is compared by (RFC 7644 §3.4.2.2)."""
-    return _named(definition.get("subAttributes", []), "value")
 
 
 # --------------------------------------------------------------------------- scopes
@@ -503,8 +88,8 @@ class _ResourceScope:
         items = _primary_first(raw if isinstance(raw, list) else [raw])
         sub = found.sub["name"] if found.sub else None
         if sub is None and compare and found.attr["type"] == "complex":
-            value_sub = _value_sub(found.attr)
-            sub = value_sub["name"] if value_sub else None
+            by_value = value_sub(found.attr)
+            sub = by_value["name"] if by_value else None
         if sub is not None:
             items = [get_ci(item, sub) for item in items]
         return _flatten(items)
@@ -526,7 +111,7 @@ class _ElementScope:
     def definition(self, path: AttrPath) -> dict[str, Any]:
         """Return the sub-attribute definition, or the parent's for `value` of a simple one."""
         subs = self.parent_def.get("subAttributes")
-        found = _named(subs, path.attr) if subs else None
+        found = named(subs, path.attr) if subs else None
         if subs is None and path.attr == "value":
             found = self.parent_def
         if found is None or path.urn or path.sub:
@@ -589,18 +174,18 @@ def _check_compare(node: Compare, scope: _Scope) -> None:
     """Reject comparisons the attribute's type cannot serve (RFC 7644 §3.4.2.2 Table 3)."""
     definition = scope.definition(node.path)
     if definition["type"] == "complex":
-        definition = _value_sub(definition) or {}
+        definition = value_sub(definition) or {}
         if not definition:
-            raise _error(f"Attribute '{node.path.full}' is complex: filter on a sub-attribute.",
+            raise error(f"Attribute '{node.path.full}' is complex: filter on a sub-attribute.",
                          f"L'attribut « {node.path.full} » est complexe : filtrez sur un "
                          "sous-attribut.")
     if node.op in ORDER_OPS and definition["type"] in ("boolean", "binary"):
-        raise _error(f"Operator '{node.op}' cannot compare the {definition['type']} attribute "
+        raise error(f"Operator '{node.op}' cannot compare the {definition['type']} attribute "
                      f"'{node.path.full}'.",
                      f"L'opérateur « {node.op} » ne peut pas comparer l'attribut "
                      f"« {node.path.full} » de type {definition['type']}.")
     if node.value is None and node.op not in ("eq", "ne"):
-        raise _error(f"Operator '{node.op}' cannot compare with null.",
+        raise error(f"Operator '{node.op}' cannot compare with null.",
                      f"L'opérateur « {node.op} » ne peut pas comparer avec null.")
 
 
@@ -610,7 +195,7 @@ def _check_value_path(node: ValuePath, scope: _Scope) -> None:
         raise _unknown(node.path.full)
     found = scope.resolved(node.path)
     if found.sub is not None or found.attr["type"] != "complex" and not found.attr["multiValued"]:
-        raise _error(f"'{node.path.full}' cannot be filtered with [ ].",
+        raise error(f"'{node.path.full}' cannot be filtered with [ ].",
                      f"« {node.path.full} » ne peut pas être filtré avec [ ].")
     _check(node.filter, _ElementScope(node.path, found.attr))
     if node.sub is not None:
@@ -673,7 +258,7 @@ def _eval_compare(node: Compare, scope: _Scope) -> bool:
     values = scope.values(node.path, compare=True)
     definition = scope.definition(node.path)
     if definition["type"] == "complex":
-        definition = _value_sub(definition) or definition
+        definition = value_sub(definition) or definition
     if node.value is None:
         hit = not any(_present(v) for v in values)
     else:

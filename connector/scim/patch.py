@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.scim.attributes import find_key, get_ci, resolve
 from connector.scim.errors import (
     InvalidFilter,
     InvalidPath,
@@ -21,17 +22,14 @@ from connector.scim.filter import (
     Resolved,
     ValuePath,
     element_matches,
-    find_key,
-    get_ci,
     parse_path,
-    resolve,
     split_conjuncts,
     validate,
 )
 from connector.scim.schema_defs import PATCH_OP, RESOURCE_TYPES, schemas_of
+from connector.scim.values import WrongType, scalar
 
 OPS = ("add", "replace", "remove")
-_TRUTHY = {"true": True, "false": False}
 
 
 @dataclass
@@ -303,29 +301,13 @@ def _put(container: dict[str, Any], name: str, value: object) -> None:
 
 
 def _coerce(definition: dict[str, Any], value: object, label: str) -> Any:
-    """Check one value against its definition, converting Entra's "True"/"False" (§2.3)."""
-    kind = definition["type"]
-    if value is None:
-        return None
-    if kind == "boolean":
-        return _boolean(value, label)
-    if kind == "complex":
+    """Check one value against its definition, typed as payloads are (RFC 7643 §2.3)."""
+    if value is not None and definition["type"] == "complex":
         return _complex(definition, value, label)
-    if kind in ("string", "reference", "dateTime", "binary"):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        if not isinstance(value, str):
-            raise _bad_value(label, "a string", "une chaîne")
-    return value
-
-
-def _boolean(value: object, label: str) -> bool:
-    """Accept JSON booleans and the strings "True"/"False" in any case (Entra ID)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUTHY:
-        return _TRUTHY[value.strip().lower()]
-    raise _bad_value(label, "a boolean", "un booléen")
+    try:
+        return scalar(definition["type"], value)
+    except WrongType as exc:
+        raise _bad_value(label, exc.expected, exc.expected_fr) from None
 
 
 def _complex(definition: dict[str, Any], value: object, label: str) -> dict[str, Any]:

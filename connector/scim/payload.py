@@ -9,24 +9,35 @@ from marshmallow import Schema, ValidationError, fields
 
 from connector.scim.errors import InvalidSyntax, InvalidValue
 from connector.scim.schema_defs import COMMON_ATTRIBUTES, RESOURCE_TYPES, SCHEMAS
+from connector.scim.values import WrongType, scalar
 
 # Attributes a client may echo back but that the server owns (RFC 7643 §3.1: ignored).
 SERVER_OWNED = {"id", "meta"}
 
 
+class Scalar(fields.Field):
+    """A simple value typed by scim/values.py, as PATCH values are (one typing for both)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(allow_none=True)
+        self.kind = kind
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return scalar(self.kind, value)
+        except WrongType as exc:
+            raise ValidationError(f"expects {exc.expected}") from None
+
+
 def _field(defn: dict[str, Any]) -> fields.Field:
     """Build the marshmallow field of one RFC 7643 §7 attribute definition."""
     kind = defn["type"]
+    inner: fields.Field
     if kind == "complex":
-        inner: fields.Field = fields.Nested(_schema_for(tuple(
+        inner = fields.Nested(_schema_for(tuple(
             (s["name"], s["type"]) for s in defn.get("subAttributes", []))))
-    elif kind == "boolean":
-        # Entra ID sends "True"/"False" strings; marshmallow's Boolean accepts them.
-        inner = fields.Boolean(allow_none=True)
-    elif kind == "integer":
-        inner = fields.Integer(strict=True, allow_none=True)
     else:
-        inner = fields.String(allow_none=True)
+        inner = Scalar(kind)
     if defn["multiValued"]:
         return fields.List(inner, allow_none=True)
     return inner

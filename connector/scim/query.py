@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.scim import filter as scim_filter
+from connector.scim.attributes import find_attribute
 from connector.scim.errors import BadRequest, InvalidFilter, InvalidValue
 from connector.scim.limits import MAX_INDEX
-from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, RESOURCE_TYPES, find_attribute
+from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, RESOURCE_TYPES
 
 # SCIM attribute (canonical, lowercased full name) -> neutral push-down field.
 # `exact` says the store's match has the SCIM semantics (case-insensitive equality), so a
@@ -142,10 +143,27 @@ def plan_users(node: scim_filter.Node | None) -> Plan:
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
         pushed.append((store_field, text.lower() if store_field == "attr:emailIndex" else text))
         exact = exact and is_exact
+    for rest in scim_filter.conjuncts(residual) if residual is not None else []:
+        address = _value_path_email(rest)
+        if address is not None:  # narrows by the address; the entry's type is checked here
+            pushed.append(("attr:emailIndex", address.lower()))
     plan = Plan(pushed, residual, exact and residual is None)
     if not plan.exact:  # re-check everything the store only narrowed
         plan.residual = node
     return plan
+
+
+def _value_path_email(term: scim_filter.Node) -> str | None:
+    """`emails[type eq "work" and value eq "x"]` (Entra ID's matching form): the address."""
+    if not (isinstance(term, scim_filter.ValuePath) and term.path.attr == "emails"
+            and term.path.urn is None and term.sub is None):
+        return None
+    for inner in scim_filter.conjuncts(term.filter):
+        if (isinstance(inner, scim_filter.Compare) and inner.path.attr == "value"
+                and inner.op == "eq" and isinstance(inner.value, str) and inner.value
+                and _q_safe(inner.value)):
+            return inner.value
+    return None
 
 
 def _q_safe(value: str) -> bool:

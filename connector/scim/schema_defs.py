@@ -178,29 +178,3 @@ def schemas_of(resource_type: str) -> list[str]:
     """Return the core URN then the extension URNs of a resource type."""
     core, extensions = RESOURCE_TYPES[resource_type]
     return [core, *extensions]
-
-
-def find_attribute(resource_type: str, path: str) -> dict[str, Any] | None:
-    """Find the definition of an attribute path like `emails.value` or `urn:…:User:profile`."""
-    core, extensions = RESOURCE_TYPES[resource_type]
-    lowered = path.lower()
-    urn = core
-    for candidate in [core, *extensions]:
-        if lowered.startswith(candidate.lower() + ":"):
-            urn, lowered = candidate, lowered[len(candidate) + 1:]
-            break
-    parts = lowered.split(".")
-    pool = SCHEMAS[urn][2] + (COMMON_ATTRIBUTES if urn == core else [])
-    found = next((a for a in pool if a["name"].lower() == parts[0]), None)
-    if found is None and urn == core:
-        # Lenient: an unqualified name defined only by one extension (e.g. `profile`).
-        for ext in extensions:
-            found = next((a for a in SCHEMAS[ext][2] if a["name"].lower() == parts[0]), None)
-            if found:
-                break
-    if found is None or len(parts) == 1:
-        return found
-    if len(parts) > 2:
-        return None
-    return next((s for s in found.get("subAttributes", []) if s["name"].lower() == parts[1]),
-                None)

@@ -194,7 +194,7 @@ class TestParse:
     @pytest.mark.parametrize("text", [
         "", "   ", "userName", "userName eq", 'userName eq "x', 'userName regex "x"',
         'userName eq "x" and', '(userName eq "x"', 'userName eq "x")', "eq eq 1",
-        'emails[type eq "work"', 'emails[type eq "w"].value eq "x"', "a eq 1b",
+        'emails[type eq "work"', 'emails[type eq "w"].value', "a eq 1b",
         'userName eq "x" & title pr', 'emails[x[y eq 1]]', "a eq bogus", "() ",
         'userName eq "x" title pr', "not", 'a eq \"bad \\q escape\"',
     ])

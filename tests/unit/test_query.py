@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector.scim.errors import BadRequest, InvalidFilter, InvalidValue
-from connector.scim.filter import parse_filter
+from connector.scim.filter import matches, parse_filter
 from connector.scim.query import parse_list_request, plan_users, project
 from connector.scim.schema_defs import ETUDE_USER
 
@@ -73,3 +73,14 @@ def test_excluded_attributes_remove_but_never_id():
     out = project(RESOURCE, (), ("emails", "name.familyName", "id", "USERNAME"), "User")
     assert "emails" not in out and out["name"] == {"givenName": "A"}
     assert out["id"] == "1" and "userName" not in out
+
+
+def test_entra_work_email_matching_is_parsed_and_pushed_down_by_the_address():
+    """Entra ID matching on the work e-mail: `emails[type eq "work"].value eq "<address>"`."""
+    node = parse_filter('emails[type eq "work"].value eq "A.Martin@Etude.fr"', "User")
+    plan = plan_users(node)
+    assert plan.terms == [("attr:emailIndex", "a.martin@etude.fr")]
+    assert plan.residual == node  # the entry's type is still checked on the candidates
+
+    assert matches(node, {"emails": [{"value": "a.martin@etude.fr", "type": "work"}]})
+    assert not matches(node, {"emails": [{"value": "a.martin@etude.fr", "type": "home"}]})
