@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.audit import audited, changed_attributes
-from connector.keycloak.etudes import EtudeDirectory, Principal, canonical_code_problem
+from connector.keycloak.etudes import EtudeDirectory, Principal
 from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.layout import team_parts
 from connector.keycloak.locks import Locks
@@ -24,36 +24,16 @@ from connector.keycloak.teams import (
 from connector.keycloak.users import UserStore
 from connector.mappings import Mappings
 from connector.scim import patch as scim_patch
-from connector.scim.errors import InvalidValue, NotFound, Uniqueness
-from connector.scim.ids import check_id, is_id
+from connector.scim.errors import InvalidValue, Uniqueness
+from connector.scim.ids import check_id
 from connector.scim.payload import parse_resource, strip_read_only
 from connector.scim.query import ListRequest
 from connector.scim.schema_defs import ETUDE_GROUP, PATCH_OP
 from connector.scim.versioning import check_if_match
 from connector.service.context import RequestContext
-from connector.service.team_plan import MAX_NAMED_IDS, Team, member_ids, plan_patch
+from connector.service.team_checks import TeamChecks, not_found
+from connector.service.team_plan import Team, member_ids, plan_patch
 from connector.service.team_search import TeamSearch
-
-MAX_NAME = 255  # Keycloak's group name column
-
-
-def not_found(team_id: str) -> NotFound:
-    """Build the 404 of a team the caller may not see, or that does not exist."""
-    return NotFound(f"Group {team_id[:64]} not found.",
-                    detail_fr=f"Groupe {team_id[:64]} introuvable.")
-
-
-def name_problem(name: str) -> tuple[str, str] | None:
-    """Say why Keycloak could not hold a team name as one group name, in EN and FR."""
-    if "/" in name:
-        return "cannot contain '/'", "ne peut pas contenir « / »"
-    if name in (".", ".."):
-        return "cannot be '.' or '..'", "ne peut pas valoir « . » ou « .. »"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "cannot contain control characters", "ne peut pas contenir de caractères de contrôle"
-    if len(name) > MAX_NAME:
-        return f"is longer than {MAX_NAME} characters", f"dépasse {MAX_NAME} caractères"
-    return None
 
 
 class TeamService:
@@ -64,6 +44,7 @@ class TeamService:
         self.store, self.users, self.directory = store, users, directory
         self.mappings, self.locks = mappings, locks
         self.searcher = TeamSearch(store, users, directory)
+        self.checks = TeamChecks(store, users, directory, mappings)
 
     # -- reading --------------------------------------------------------------------------------
     def load(self, team_id: str, who: Principal) -> dict[str, Any]:
@@ -92,88 +73,6 @@ class TeamService:
         return self.searcher.search(req, ctx.who,
                                     lambda g, load: self.render(g, ctx, load), with_members)
 
-    # -- validation -----------------------------------------------------------------------------
-    def _validate(self, resource: dict[str, Any], who: Principal,
-                  old_etude: str | None) -> Team:
-        name = resource.get("displayName")
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidValue("displayName (the team's name) is required.",
-                               detail_fr="displayName (le nom de l'équipe) est obligatoire.")
-        name = name.strip()
-        problem = name_problem(name)
-        if problem:
-            raise InvalidValue(f"displayName: a team name {problem[0]}.",
-                               detail_fr=f"displayName : un nom d'équipe {problem[1]}.")
-        ext = resource.get(ETUDE_GROUP) or {}
-        etude = self._etude_of(ext.get("etude"), who, old_etude)
-        permissions = self._listed(ext.get("delegatedPermissions"), "delegatedPermissions",
-                                   list(self.mappings.permissions), lower=False)
-        platforms = self._listed(ext.get("platforms"), "platforms",
-                                 list(self.mappings.platforms), lower=True)
-        members = (member_ids(resource.get("members"))
-                   if resource.get("members") is not None else None)
-        external = resource.get("externalId")
-        return Team(name, etude, external if external else None, permissions, platforms,
-                    members)
-
-    def _etude_of(self, given: Any, who: Principal, old_etude: str | None) -> str:
-        """R11: the team's étude — the token's, canonical, registered, never another."""
-        if not who.is_admin:
-            if given not in (None, "", who.etude):
-                raise InvalidValue(f"This token acts for étude {who.etude}: it cannot write a "
-                                   "team of another étude.",
-                                   detail_fr=f"Ce jeton agit pour l'étude {who.etude} : il ne "
-                                   "peut pas écrire l'équipe d'une autre étude.")
-            given = who.etude
-        elif not given:
-            given = old_etude
-            if not given:
-                raise InvalidValue("With an admin token the étude code is required "
-                                   f"({ETUDE_GROUP}:etude).",
-                                   detail_fr="Avec un jeton d'administration, le code de "
-                                   f"l'étude est obligatoire ({ETUDE_GROUP}:etude).")
-        problem = canonical_code_problem(given)
-        if problem is not None:
-            raise InvalidValue(f"{ETUDE_GROUP}:etude: {problem[0]}",
-                               detail_fr=f"{ETUDE_GROUP}:etude : {problem[1]}")
-        if old_etude and given != old_etude:
-            raise InvalidValue("A team cannot move to another étude.",
-                               detail_fr="Une équipe ne peut pas changer d'étude.")
-        if self.directory.group_id(str(given)) is None:
-            raise InvalidValue(f"Étude {given} is not registered.",
-                               detail_fr=f"L'étude {given} n'est pas enregistrée.")
-        return str(given)
-
-    @staticmethod
-    def _listed(values: Any, label: str, allowed: list[str], lower: bool) -> list[str]:
-        items = [str(v).strip() for v in values or []]
-        items = [v.lower() for v in items] if lower else items
-        wrong = sorted({v for v in items if v not in allowed})
-        if wrong:
-            shown = ", ".join(w[:40] for w in wrong[:MAX_NAMED_IDS])
-            raise InvalidValue(f"{ETUDE_GROUP}:{label}: {shown} not in the catalogue; allowed: "
-                               f"{', '.join(allowed)}.",
-                               detail_fr=f"{ETUDE_GROUP}:{label} : {shown} hors du catalogue ; "
-                               f"valeurs permises : {', '.join(allowed)}.")
-        return sorted(set(items))
-
-    @staticmethod
-    def _check_ids(ids: list[str]) -> None:
-        """Member ids are Keycloak ids (UUIDs): anything else is named in a 400."""
-        wrong = [i[:40] for i in ids if not is_id(i)]
-        if wrong:
-            named = ", ".join(wrong[:MAX_NAMED_IDS])
-            raise InvalidValue(f"members: {named} is not a user id.",
-                               detail_fr=f"members : {named} n'est pas un id d'utilisateur.")
-
-    def _check_name(self, etude_gid: str, name: str, team_id: str | None) -> None:
-        """Team names are unique within an étude, whatever the case (SCIM caseExact false)."""
-        for team in self.store.all_children(etude_gid, search=name):
-            if str(team["name"]).lower() == name.lower() and team["id"] != team_id:
-                raise Uniqueness(f"The étude already has a team named '{team['name']}'.",
-                                 detail_fr=f"L'étude a déjà une équipe nommée "
-                                 f"« {team['name']} ».")
-
     # -- writing --------------------------------------------------------------------------------
     def create(self, payload: Any, ctx: RequestContext, with_members: bool = False
                ) -> dict[str, Any]:
@@ -182,16 +81,16 @@ class TeamService:
         resource = strip_read_only(parse_resource(payload, "Group"), "Group")
         with audited("group.create", who=who.label(), etude=who.etude,
                      target=None) as line:
-            team = self._validate(resource, who, None)
-            self._check_ids(team.members or [])
-            self._members_of_etude(team.members or [], team.etude)
+            team = self.checks.validate(resource, who, None)
+            self.checks.check_ids(team.members or [])
+            self.checks.members_of_etude(team.members or [], team.etude)
             line.update(etude=team.etude, name=team.name)
             etude_gid = str(self.directory.group_id(team.etude))
             stamp = now_stamp()
             attrs = team_attributes(team.external_id, team.permissions, team.platforms, stamp,
                                     stamp)
             with self.locks.hold(f"teams:{team.etude}"):
-                self._check_name(etude_gid, team.name, None)
+                self.checks.check_name(etude_gid, team.name, None)
                 try:
                     team_id = self.store.create_child(etude_gid, team.name, attrs)
                 except KeycloakHTTPError as exc:
@@ -217,7 +116,7 @@ class TeamService:
         resource = strip_read_only(parse_resource(payload, "Group"), "Group")
 
         def change(group: dict[str, Any], old: Team) -> tuple[Team, list[str], list[str]]:
-            new = self._validate(resource, ctx.who, old.etude)
+            new = self.checks.validate(resource, ctx.who, old.etude)
             current = {str(u["id"]) for u in self.store.all_members(team_id)}
             wanted = new.members or []
             return new, [m for m in wanted if m not in current], sorted(current - set(wanted))
@@ -252,8 +151,8 @@ class TeamService:
                                    detail_fr=f"Le code de l'étude ({ETUDE_GROUP}:etude) ne peut "
                                    f"pas être supprimé : c'est celui du jeton ({who.etude}).")
             clean = {k: v for k, v in patched.items() if k not in ("id", "meta", "members")}
-            new = self._validate(strip_read_only(parse_resource(clean, "Group"), "Group"), who,
-                                 old.etude)
+            new = self.checks.validate(strip_read_only(parse_resource(clean, "Group"), "Group"),
+                                       who, old.etude)
             return new, adds, removes
 
         return self._write(team_id, ctx, if_match, "group.patch", change, with_members)
@@ -270,11 +169,12 @@ class TeamService:
             line["etude"] = old.etude
             check_if_match(team_from_keycloak(group, None)["meta"]["version"], if_match)
             new, adds, removes = change(group, old)
-            self._check_ids([*adds, *removes])
+            self.checks.check_ids([*adds, *removes])
             line["name"] = new.name
             if new.name != old.name:
                 with self.locks.hold(f"teams:{new.etude}"):
-                    self._check_name(str(self.directory.group_id(new.etude)), new.name, team_id)
+                    self.checks.check_name(str(self.directory.group_id(new.etude)), new.name,
+                                           team_id)
                     attrs = self._converge(team_id, group, old, new, adds, removes, line)
             else:
                 attrs = self._converge(team_id, group, old, new, adds, removes, line)
@@ -293,7 +193,7 @@ class TeamService:
 
         Returns the team's attributes as written.
         """
-        self._members_of_etude(adds, new.etude)
+        self.checks.members_of_etude(adds, new.etude)
         subs = {str(c["name"]): str(c["id"]) for c in self.store.children(team_id, 0, 100)
                 if c["name"] in self.mappings.platforms}
         line["removed"] = self._remove_members(team_id, removes, subs)
@@ -337,19 +237,6 @@ class TeamService:
                 self._grant_member(str(user["id"]), new.etude, gained, None)
         subs.update(gained)
         return subs
-
-    def _members_of_etude(self, ids: list[str], etude: str) -> None:
-        """Scope: every member added must be a user of the team's étude (else 400, named)."""
-        wrong = [i for i in ids if ((self.users.get(i) or {}).get("attributes") or {}).get(
-            "etude", [None])[0] != etude]
-        if wrong:
-            named = ", ".join(wrong[:MAX_NAMED_IDS]) + (" …" if len(wrong) > MAX_NAMED_IDS
-                                                         else "")
-            raise InvalidValue(f"members: no user of étude {etude} has the id {named}; a team "
-                               "takes only the étude's own users.",
-                               detail_fr=f"members : aucun utilisateur de l'étude {etude} n'a "
-                               f"l'id {named} ; une équipe ne prend que les utilisateurs de "
-                               "l'étude.")
 
     def _add_members(self, team_id: str, team: Team, ids: list[str],
                      subs: dict[str, str]) -> list[str]:

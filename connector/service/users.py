@@ -8,35 +8,20 @@ to what his new record implies (keycloak/user_plan.py) and run them (keycloak/us
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from connector.audit import audited, changed_attributes
 from connector.domain.dates import today_in_paris
-from connector.domain.errors import RuleViolation
-from connector.domain.password import check_password
-from connector.domain.rules import AccessIssue, access_ends_on, access_status, validate_submission
-from connector.keycloak.etudes import EtudeDirectory, Principal, canonical_code_problem
+from connector.keycloak.etudes import EtudeDirectory, Principal
 from connector.keycloak.gateway import KeycloakHTTPError
-from connector.keycloak.layout import (
-    delegation_parts,
-    etude_group,
-    index_group,
-    is_etude_group,
-    is_index_group,
-    is_profile_group,
-    profile_group,
-)
 from connector.keycloak.locks import Locks
-from connector.keycloak.profile_checks import user_problems
 from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
 from connector.keycloak.user_plan import Current, Target, plan_user_write
 from connector.keycloak.user_writer import UserGone, WriteInterrupted, WriteRefused, run_steps
-from connector.keycloak.users import UserQuery, UserStore
+from connector.keycloak.users import UserStore
 from connector.mappings import Mappings
 from connector.scim import patch as scim_patch
 from connector.scim.errors import InvalidValue, NotFound, ScimError, Unavailable, Uniqueness
@@ -47,18 +32,10 @@ from connector.scim.schema_defs import ETUDE_USER
 from connector.scim.versioning import check_if_match
 from connector.service.context import RequestContext
 from connector.service.delegation import Delegation
-from connector.service.user_record import normalise, record_of, rule_error, writable
+from connector.service.user_access import Decision, UserAccess
+from connector.service.user_checks import UserChecks
+from connector.service.user_record import writable
 from connector.service.user_search import UserSearch
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a record implies on a day: status, unmet conditions, end day, étude registered."""
-
-    status: str
-    issues: list[AccessIssue]
-    ends: str | None
-    registered: bool
 
 
 @dataclass(frozen=True)
@@ -101,6 +78,8 @@ class UserService:
         self.store, self.directory, self.mappings = store, directory, mappings
         self.locks, self.delegation, self.today = locks, delegation, today
         self.searcher = UserSearch(store, max_candidates)
+        self.checks = UserChecks(store, mappings, locks, today)
+        self.access = UserAccess(store, directory, mappings, delegation, today)
 
     # -- reading ---------------------------------------------------------------------------
     def load(self, user_id: str, who: Principal) -> dict[str, Any]:
@@ -127,148 +106,21 @@ class UserService:
         """Answer a query (RFC 7644 §3.4.2) over the users the caller may see."""
         return self.searcher.search(req, ctx.who, lambda rep: self.render(rep, ctx))
 
-    # -- validating --------------------------------------------------------------------------
-    def prepare(self, payload: dict[str, Any], who: Principal,
-                old: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
-        """Validate and normalise a full resource; return it and the pushed password (R3)."""
-        scim = strip_read_only(payload, "User")
-        password = scim.pop("password", None)
-        if password is not None:
-            policy = self.mappings.password
-            try:
-                password = check_password(password, policy.min_length, policy.max_length)
-            except RuleViolation as exc:
-                raise rule_error(exc) from None
-        if not isinstance(scim.get("userName"), str) or not scim["userName"].strip():
-            raise InvalidValue("userName is required.", detail_fr="userName est obligatoire.")
-        ext = scim.setdefault(ETUDE_USER, {})
-        if ETUDE_USER not in scim["schemas"]:
-            scim["schemas"].append(ETUDE_USER)
-        ext["etude"] = self._etude_of(ext.get("etude"), who, old)
-        try:
-            scim = normalise(scim)
-            new = record_of(scim)
-            validate_submission(new, record_of(old) if old else None, self.today(),
-                                list(self.mappings.profiles), list(self.mappings.platforms))
-        except RuleViolation as exc:
-            raise rule_error(exc) from None
-        problems = user_problems(scim["userName"], (scim.get("name") or {}).get("givenName"),
-                                 (scim.get("name") or {}).get("familyName"),
-                                 scim.get("emails") or [])
-        if problems:  # what Keycloak's user profile would refuse, refused before any write
-            field, en, fr = problems[0]
-            raise InvalidValue(f"{field}: {en}.", detail_fr=f"{field} : {fr}.")
-        return scim, password
-
-    def _etude_of(self, given: Any, who: Principal, old: dict[str, Any] | None) -> str:
-        """R11: the étude a write names — the token's, canonical, never another one."""
-        if not who.is_admin:
-            if given not in (None, who.etude):
-                raise InvalidValue(f"This token acts for étude {who.etude}: a user of another "
-                                   "étude cannot be written with it.",
-                                   detail_fr=f"Ce jeton agit pour l'étude {who.etude} : il ne "
-                                   "peut pas écrire un utilisateur d'une autre étude.")
-            given = who.etude
-        elif not given:
-            raise InvalidValue("With an admin token the étude code is required "
-                               f"({ETUDE_USER}:etude).",
-                               detail_fr="Avec un jeton d'administration, le code de l'étude est "
-                               f"obligatoire ({ETUDE_USER}:etude).")
-        problem = canonical_code_problem(given)
-        if problem is not None:
-            raise InvalidValue(f"{ETUDE_USER}:etude: {problem[0]}",
-                               detail_fr=f"{ETUDE_USER}:etude : {problem[1]}")
-        old_etude = ((old or {}).get(ETUDE_USER) or {}).get("etude")
-        if old_etude and given != old_etude:
-            raise InvalidValue("A user cannot move to another étude.",
-                               detail_fr="Un utilisateur ne peut pas changer d'étude.")
-        return str(given)
-
-    def _strict_email(self, scim: dict[str, Any]) -> str | None:
-        """R2: the primary address, when a platform of the user wants one account per address."""
-        platforms = (scim.get(ETUDE_USER) or {}).get("platforms") or []
-        strict = any(not self.mappings.platforms[p].shared_email for p in platforms)
-        email = primary_email(scim)
-        return email.lower() if email and strict else None
-
-    def _email_lock(self, scim: dict[str, Any]) -> AbstractContextManager[Any]:
-        """Hold the address while it is checked and written, so two writers cannot both take it."""
-        email = self._strict_email(scim)
-        if email is None:
-            return nullcontext()
-        return self.locks.hold("email:" + hashlib.sha256(email.encode()).hexdigest()[:40])
-
-    def _check_email_unique(self, scim: dict[str, Any], user_id: str | None) -> None:
-        """R2: on a platform that forbids shared addresses, one account per address."""
-        email = self._strict_email(scim)
-        platforms = (scim.get(ETUDE_USER) or {}).get("platforms") or []
-        for platform in [p for p in platforms if not self.mappings.platforms[p].shared_email]:
-            if email is None:
-                return
-            query = UserQuery(email=email).with_attribute("platforms", platform)
-            if any(u["id"] != user_id for u in self.store.search(query, 0, 5)):
-                label = self.mappings.platforms[platform].label
-                raise Uniqueness(f"The e-mail address is already used by another {label} "
-                                 f"account; {label} needs one address per account (R2).",
-                                 detail_fr=f"L'adresse e-mail est déjà utilisée par un autre "
-                                 f"compte {label} ; {label} exige une adresse par compte (R2).")
-
-    # -- deciding ----------------------------------------------------------------------------
-    def decide(self, scim: dict[str, Any], today: date | None = None) -> Decision:
-        """Compute status, issues and end day of a record (R2, R4–R9, R11)."""
-        record = record_of(scim)
-        registered = bool(record.etude) and self.directory.group_id(str(record.etude)) is not None
-        status, issues = access_status(record, today or self.today(), registered)
-        ends = access_ends_on(record)
-        return Decision(status, issues, ends.isoformat() if ends else None, registered)
-
-    def _managed(self, groups: list[dict[str, Any]]) -> dict[str, str]:
-        """The user's groups the connector keeps in step: access, day index, étude."""
-        roots = [p.group_root for p in self.mappings.platforms.values()]
-        platforms = list(self.mappings.platforms)
-        out: dict[str, str] = {}
-        for group in groups:
-            path = str(group["path"])
-            if (is_profile_group(path, roots) or is_index_group(path) or is_etude_group(path)
-                    or delegation_parts(path, platforms) is not None):
-                out[path] = str(group["id"])
-        return out
-
-    def _wanted(self, groups: list[dict[str, Any]], scim: dict[str, Any],
-                decision: Decision) -> dict[str, str]:
-        """The managed groups a record implies (path -> id): none grant unless granted."""
-        ext = scim.get(ETUDE_USER) or {}
-        granted = decision.status == "granted"
-        platforms = list(ext.get("platforms") or [])
-        out: dict[str, str] = {}
-        if granted:
-            for platform in platforms:
-                path = profile_group(self.mappings.platforms[platform].group_root,
-                                     ext["profile"])
-                out[path] = self.store.group_id(path)
-        out.update(self.delegation.groups_for(groups, ext.get("etude"), platforms, granted))
-        day = index_group(decision.ends)
-        if day:
-            out[day] = self.store.ensure_group(day)
-        if decision.registered:
-            out[etude_group(ext["etude"])] = str(self.directory.group_id(ext["etude"]))
-        return out
-
-    # -- writing -----------------------------------------------------------------------------
+    # -- writing ---------------------------------------------------------------------------
     def create(self, payload: Any, ctx: RequestContext) -> dict[str, Any]:
         """POST /Users (RFC 7644 §3.3): one Keycloak transaction with groups and credentials."""
         resource = parse_resource(payload, "User")
         who = ctx.who
         with audited("user.create", who=who.label(), etude=who.etude,
                      target=resource.get("userName")) as line:
-            scim, password = self.prepare(resource, who, None)
+            scim, password = self.checks.prepare(resource, who, None)
             line["etude"] = scim[ETUDE_USER]["etude"]
-            with self._email_lock(scim):
-                self._check_email_unique(scim, None)
-                decision = self.decide(scim)
+            with self.checks.email_lock(scim):
+                self.checks.check_email_unique(scim, None)
+                decision = self.access.decide(scim)
                 rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
                                        ends_on=decision.ends)
-                rep["groups"] = sorted(self._wanted([], scim, decision))
+                rep["groups"] = sorted(self.access.wanted([], scim, decision))
                 if password:
                     rep["credentials"] = [{"type": "password", "value": password,
                                            "temporary": False}]
@@ -334,13 +186,13 @@ class UserService:
             old = self.render(rep, ctx)
             line["etude"] = (old.get(ETUDE_USER) or {}).get("etude")
             check_if_match(old["meta"]["version"], if_match)
-            scim, password = self.prepare(change(old), who, old)
+            scim, password = self.checks.prepare(change(old), who, old)
             before = strip_read_only(writable(old), "User")
             line["changed"] = changed_attributes(before, scim) + (["password"] if password
                                                                   else [])
-            with self._email_lock(scim):
-                self._check_email_unique(scim, user_id)
-                decision = self.decide(scim)
+            with self.checks.email_lock(scim):
+                self.checks.check_email_unique(scim, user_id)
+                decision = self.access.decide(scim)
                 new_rep = self._run(user_id, rep, groups, scim, decision, password,
                                     lease.check, line)
             line["status"] = decision.status
@@ -355,8 +207,8 @@ class UserService:
         """Plan and run the Keycloak steps; return the representation now stored."""
         new_rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
                                    ends_on=decision.ends, base=rep)
-        current = Current(bool(rep.get("enabled")), self._managed(groups))
-        target = Target(decision.status == "granted", self._wanted(groups, scim, decision),
+        current = Current(bool(rep.get("enabled")), self.access.managed(groups))
+        target = Target(decision.status == "granted", self.access.wanted(groups, scim, decision),
                         password is not None)
         steps = plan_user_write(current, target)
         try:
@@ -419,8 +271,9 @@ class UserService:
             groups = self.store.groups_of(user_id)
             old = self.render(rep, JOB_CONTEXT)
             scim = strip_read_only(writable(old), "User")
-            decision = self.decide(scim, today)
-            managed, wanted = self._managed(groups), self._wanted(groups, scim, decision)
+            decision = self.access.decide(scim, today)
+            managed = self.access.managed(groups)
+            wanted = self.access.wanted(groups, scim, decision)
             attrs = rep.get("attributes") or {}
             found = Convergence(
                 user_id, old.get("userName"), (old.get(ETUDE_USER) or {}).get("etude"),
