@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
+from connector.scim.schema_defs import Vocabulary
+
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "mappings"
 _NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be lower_snake_case")
 
@@ -64,9 +66,9 @@ class Mappings:
     platforms: dict[str, Platform]
     password: PasswordPolicy
 
-    def roles_of(self, profile: str) -> list[str]:
-        """Return the client roles a profile carries on each platform."""
-        return sorted(self.profiles[profile].permissions)
+    def vocabulary(self) -> Vocabulary:
+        """Return the canonical values /Schemas publishes (R6, R12)."""
+        return Vocabulary(tuple(self.profiles), tuple(self.platforms), tuple(self.permissions))
 
     def platform_group(self, platform: str, profile: str) -> str:
         """Return the Keycloak group path of a profile on a platform."""

@@ -12,7 +12,6 @@ from connector.keycloak.locks import Locks
 from connector.keycloak.teams import TeamStore
 from connector.keycloak.users import UserStore
 from connector.mappings import Mappings, get_mappings
-from connector.scim.schema_defs import set_permission_catalogue
 from connector.service.bulk import BulkService
 from connector.service.delegation import Delegation
 from connector.service.lifecycle import Lifecycle
@@ -43,7 +42,6 @@ class Services:
 def build_services(settings: Settings, gateway: Gateway | None = None) -> Services:
     """Validate mappings/ (fail fast), then wire Keycloak's stores to the services."""
     mappings = get_mappings(settings.mappings_dir or None)
-    set_permission_catalogue(list(mappings.permissions))
     gw = gateway or Gateway(settings)
     clients = Clients(gw)
     users_store, teams_store = UserStore(gw, clients), TeamStore(gw, clients)

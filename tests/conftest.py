@@ -1,1 +1,1 @@
-"""Shared test set-up: the clock of the rules is fixed where a test needs it."""
+"""The root of the test tree: unit/ holds the pure functions, integration/ the real Keycloak."""

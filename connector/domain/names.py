@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-from unidecode import unidecode
+from anyascii import anyascii
 
 from connector.domain.errors import RuleViolation
+
+_WORD = re.compile(r"[^\W\d_]+")
 
 # Control/format characters and line/paragraph separators: never part of a civil-status name.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
@@ -23,7 +26,7 @@ def strip_accents(value: str, field: str) -> str:
             f"{field} must not contain control or invisible characters.",
             f"{field} ne doit pas contenir de caractères de contrôle ou invisibles.",
         )
-    ascii_value = " ".join(unidecode(value).split())
+    ascii_value = " ".join(transliterate(value).split())
     if not any(ch.isascii() and ch.isalpha() for ch in ascii_value):
         raise RuleViolation(
             "R1", field,
@@ -33,6 +36,37 @@ def strip_accents(value: str, field: str) -> str:
             "documents d'état civil.",
         )
     return ascii_value
+
+
+def transliterate(value: str) -> str:
+    """Write a text in ASCII (anyascii, ISC), ligatures following their word's case (R1).
+
+    `Œuvré` → `Oeuvre`, `ŒUVRÉ` → `OEUVRE`, `Lætitia` → `Laetitia`, `STRAUß` → `STRAUSS`.
+    """
+    text = unicodedata.normalize("NFC", value)
+    out, last = [], 0
+    for word in _WORD.finditer(text):
+        out.append(_between(text[last:word.start()]))
+        out.extend(_letter(c, word.group()) for c in word.group())
+        last = word.end()
+    out.append(_between(text[last:]))
+    return "".join(out)
+
+
+def _between(text: str) -> str:
+    """Transliterate what separates words; symbols (emoji, ©, €) are no part of a name."""
+    return anyascii("".join(c for c in text if not unicodedata.category(c).startswith("S")))
+
+
+def _letter(char: str, word: str) -> str:
+    """Transliterate one letter; a ligature takes the case of the word around it."""
+    out = anyascii(char)
+    if len(out) < 2 or not out.isalpha():
+        return out
+    others = [c for c in word if c != char and c.lower() != c.upper()]
+    if others and all(c.isupper() for c in others):
+        return out.upper()
+    return out[0].upper() + out[1:].lower() if char.isupper() else out.lower()
 
 
 def display_name(given: str | None, family: str | None) -> str | None:

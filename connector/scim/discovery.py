@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.scim.schema_defs import COMMON_ATTRIBUTES, RESOURCE_TYPES, SCHEMAS
+from connector.scim.schema_defs import RESOURCE_TYPES, SCHEMAS, VOCABULARY_OF, Vocabulary
 
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RT = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -41,17 +41,26 @@ def service_provider_config(base_url: str, *, max_page: int, bulk_ops: int, bulk
     }
 
 
-def schema_document(urn: str, base_url: str) -> dict[str, Any]:
-    """Return one schema with every attribute's type, mutability and canonical values."""
+def schema_document(urn: str, base_url: str, vocabulary: Vocabulary) -> dict[str, Any]:
+    """Return one schema with every attribute's type, mutability and canonical values.
+
+    The étude vocabulary (profiles, platforms, permissions) comes from mappings/, so that a
+    profile or a platform an administrator adds there is published without a code change.
+    """
     name, description, attributes = SCHEMAS[urn]
+    served = []
+    for attribute in attributes:
+        field = VOCABULARY_OF.get((urn, attribute["name"]))
+        served.append({**attribute, "canonicalValues": list(getattr(vocabulary, field))}
+                      if field else attribute)
     return {"schemas": [SCHEMA], "id": urn, "name": name, "description": description,
-            "attributes": attributes,
+            "attributes": served,
             "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{urn}"}}
 
 
-def all_schemas(base_url: str) -> list[dict[str, Any]]:
+def all_schemas(base_url: str, vocabulary: Vocabulary) -> list[dict[str, Any]]:
     """Return every schema served (RFC 7643 §7)."""
-    return [schema_document(urn, base_url) for urn in SCHEMAS]
+    return [schema_document(urn, base_url, vocabulary) for urn in SCHEMAS]
 
 
 def resource_type_document(name: str, base_url: str) -> dict[str, Any]:
@@ -67,11 +76,6 @@ def resource_type_document(name: str, base_url: str) -> dict[str, Any]:
 def all_resource_types(base_url: str) -> list[dict[str, Any]]:
     """Return the resource types served."""
     return [resource_type_document(n, base_url) for n in RESOURCE_TYPES]
-
-
-def common_attributes() -> list[dict[str, Any]]:
-    """Return id, externalId and meta, common to every resource (RFC 7643 §3.1)."""
-    return COMMON_ATTRIBUTES
 
 
 def list_response(resources: list[dict[str, Any]], total: int | None = None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from connector.domain.rules import ACCESS_STATUSES
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -15,10 +18,21 @@ SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 
-PROFILES = ("accueil", "gestionnaire_amiable", "gestionnaire_judiciaire", "back_office",
-            "comptable", "superviseur", "huissier")
-PLATFORMS = ("mars", "v3")
-ACCESS_STATUSES = ("granted", "pending", "expired", "revoked")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The canonical values mappings/ declares: profiles, platforms, delegable permissions."""
+
+    profiles: tuple[str, ...]
+    platforms: tuple[str, ...]
+    permissions: tuple[str, ...]
+
+
+# (schema, attribute) -> the Vocabulary field giving its canonicalValues in /Schemas.
+VOCABULARY_OF = {(ETUDE_USER, "profile"): "profiles", (ETUDE_USER, "platforms"): "platforms",
+                 (ETUDE_GROUP, "platforms"): "platforms",
+                 (ETUDE_GROUP, "delegatedPermissions"): "permissions"}
 
 
 def attr(name: str, type_: str = "string", *, multi: bool = False, required: bool = False,
@@ -90,13 +104,14 @@ ENTERPRISE_ATTRIBUTES: list[dict[str, Any]] = [
     ]),
 ]
 
-# Étude dates are days, strings `YYYY-MM-DD` (issue 3), not RFC 7643 §2.3.5 dateTimes: a
+# Étude dates are days, strings `YYYY-MM-DD` (the form's dates), not RFC 7643 §2.3.5 dateTimes: a
 # client reading /Schemas must not expect a time part. A full date-time is still accepted.
 ETUDE_USER_ATTRIBUTES: list[dict[str, Any]] = [
     attr("etude", description="Étude code: the token's for étude tokens, required with an "
          "admin token (R11)."),
-    attr("profile", canonical=PROFILES, description="Access profile (R6)."),
-    attr("platforms", multi=True, canonical=PLATFORMS, description="Platforms granted (R6)."),
+    attr("profile", description="Access profile (R6); canonical values: mappings/profiles.yaml."),
+    attr("platforms", multi=True,
+         description="Platforms granted (R6); canonical values: mappings/platforms.yaml."),
     attr("titulaire", "boolean", description="Holds the étude (true) or collaborator (false) "
          "(R4)."),
     attr("kbisDate", description="Date of the K-bis extract, YYYY-MM-DD; at most 3 "
@@ -135,16 +150,9 @@ ETUDE_GROUP_ATTRIBUTES: list[dict[str, Any]] = [
     attr("delegatedPermissions", multi=True,
          description="Client roles delegated to the team's granted members on the team's "
          "platforms, beyond their profile (R12); canonical values: mappings/permissions.yaml."),
-    attr("platforms", multi=True, canonical=PLATFORMS,
-         description="Platforms on which the delegation applies."),
+    attr("platforms", multi=True,
+         description="Platforms on which the delegation applies (mappings/platforms.yaml)."),
 ]
-
-
-def set_permission_catalogue(names: list[str]) -> None:
-    """Publish mappings/permissions.yaml as delegatedPermissions' canonical values (R12)."""
-    for defn in ETUDE_GROUP_ATTRIBUTES:
-        if defn["name"] == "delegatedPermissions":
-            defn["canonicalValues"] = list(names)
 
 
 SCHEMAS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {

@@ -39,7 +39,8 @@ class UserChecks:
         if password is not None:
             policy = self.mappings.password
             try:
-                password = check_password(password, policy.min_length, policy.max_length)
+                password = check_password(password, policy.min_length, policy.max_length,
+                                          policy.alphabet)
             except RuleViolation as exc:
                 raise rule_error(exc) from None
         if not isinstance(scim.get("userName"), str) or not scim["userName"].strip():

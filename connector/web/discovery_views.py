@@ -8,9 +8,14 @@ from flask import Blueprint, current_app
 
 from connector.scim import discovery
 from connector.scim.errors import NotFound
+from connector.scim.schema_defs import Vocabulary
 from connector.web.http import base_url, scim_response
 
 blueprint = Blueprint("discovery", __name__)
+
+
+def _vocabulary() -> Vocabulary:
+    return current_app.extensions["mappings"].vocabulary()
 
 
 @blueprint.get("/ServiceProviderConfig")
@@ -24,12 +29,13 @@ def service_provider_config() -> Any:
 
 @blueprint.get("/Schemas")
 def schemas() -> Any:
-    return scim_response(discovery.list_response(discovery.all_schemas(base_url())))
+    return scim_response(discovery.list_response(discovery.all_schemas(base_url(),
+                                                                       _vocabulary())))
 
 
 @blueprint.get("/Schemas/<path:urn>")
 def schema(urn: str) -> Any:
-    for doc in discovery.all_schemas(base_url()):
+    for doc in discovery.all_schemas(base_url(), _vocabulary()):
         if doc["id"].lower() == urn.lower():
             return scim_response(doc)
     raise NotFound(f"No schema {urn}.", detail_fr=f"Aucun schéma {urn}.")

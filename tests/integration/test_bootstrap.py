@@ -1,4 +1,4 @@
-"""Issue 2 §4–5: bootstrap makes the realm match mappings/, idempotently; the CLI issues and
+"""`connector bootstrap` makes the realm match mappings/, idempotently; the CLI issues and
 revokes tokens stored as hashes."""
 
 from __future__ import annotations

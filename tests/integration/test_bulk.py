@@ -1,4 +1,4 @@
-"""Issue 4 §7 and §4: /Bulk (RFC 7644 §3.7) and root /.search (§3.4.3) against real Keycloak."""
+"""/Bulk (RFC 7644 §3.7) and root /.search (§3.4.3) against real Keycloak."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 4 §8: the scim2-tester conformance suite against the connector over real HTTP.
+"""The scim2-tester conformance suite against the connector over real HTTP.
 
 The app is served by werkzeug on loopback (a thread) with an étude token, in front of the
 session's throw-away Keycloak realm. Two runs:

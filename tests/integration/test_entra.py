@@ -1,4 +1,4 @@
-"""Issue 4 §8: Microsoft Entra ID's provisioning requests replayed against real Keycloak.
+"""Microsoft Entra ID's provisioning requests replayed against real Keycloak.
 
 Payloads come from Entra's tutorial "Develop and plan provisioning for a SCIM endpoint" (user
 operations: match by userName, create, get, query with no match, PATCH multi- and single-valued,

@@ -1,4 +1,4 @@
-"""Issue 2 §8 and issue 3 (language): RFC 7644 §3.12 error bodies, never a 500 for a client
+"""RFC 7644 §3.12 error bodies, never a 500 for a client
 mistake, always application/scim+json."""
 
 from __future__ import annotations

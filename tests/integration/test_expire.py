@@ -1,4 +1,4 @@
-"""Issue 6: `connector expire` against the real Keycloak, with fixed --as-of dates.
+"""`connector expire` against the real Keycloak, with fixed --as-of dates.
 
 The realm is shared with the other test files: every test parks the job marker just before
 its own days (far in the future, so nobody else's users are on them), looks only at its own

@@ -1,4 +1,4 @@
-"""Issue 4 §8: Okta's SCIM 2.0 provisioning requests replayed against real Keycloak.
+"""Okta's SCIM 2.0 provisioning requests replayed against real Keycloak.
 
 Payloads follow Okta's SCIM 2.0 reference and test plan (tests/payloads/okta-*.json): match by
 `userName eq` with `startIndex=1&count=100`, create with a password and `"groups": []`, read,

@@ -1,4 +1,4 @@
-"""Issue 4 §4–§6 for Users: projection on every verb, versions and preconditions, meta, PATCH
+"""Users: projection on every verb, versions and preconditions, meta, PATCH
 atomicity and filtered adds, checked against the real Keycloak."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4 §2: an equality lookup costs the same number of Keycloak calls whatever the realm size.
+"""An equality lookup costs the same number of Keycloak calls whatever the realm size.
 
 Counts `Gateway.calls` (never time) for the same lookup before and after the étude grows by a
 few hundred users imported straight into Keycloak, shaped as the connector writes them.

@@ -1,4 +1,4 @@
-"""Issue 6 §5: `connector reconcile` finds hand edits in Keycloak, repairs them, then sees zero.
+"""`connector reconcile` finds hand edits in Keycloak, repairs them, then sees zero.
 
 Each test registers an étude of its own, so that "zero" means zero whatever the other test files
 leave in the shared realm.

@@ -1,4 +1,4 @@
-"""Issue 3: the étude rules R1–R11 on every user, checked in Keycloak's own state."""
+"""The étude rules R1–R11 on every user, checked in Keycloak's own state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 2 §7: every call needs a token; an étude sees and touches only its own people."""
+"""Every call needs a token; an étude sees and touches only its own people."""
 
 from __future__ import annotations
 

@@ -95,3 +95,12 @@ def test_rule_violation_fields_and_language() -> None:
 def test_rule_violation_pickles() -> None:
     err = pickle.loads(pickle.dumps(RuleViolation("R3", "password", "en", "fr", "uniqueness")))
     assert (err.rule, err.field, err.detail_fr, err.kind) == ("R3", "password", "fr", "uniqueness")
+
+
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("Œuvré", "Oeuvre"), ("ŒUVRÉ", "OEUVRE"), ("Lætitia", "Laetitia"), ("Æsa", "Aesa"),
+    ("ÆSA", "AESA"), ("Strauß", "Strauss"), ("STRAUSS", "STRAUSS"), ("STRAUß", "STRAUSS"),
+    ("Jean-Œdipe", "Jean-Oedipe"), ("LÆTITIA DUPONT", "LAETITIA DUPONT"),
+])
+def test_ligatures_follow_the_case_of_their_word(raw: str, stored: str) -> None:
+    assert strip_accents(raw, "name.familyName") == stored

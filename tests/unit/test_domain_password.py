@@ -60,3 +60,10 @@ def test_bounds_are_configurable_and_stated() -> None:
         check_password("abcde", min_len=6, max_len=8)
     assert "6 to 8" in err.value.detail_en
     assert "de 6 à 8" in err.value.detail_fr
+
+
+def test_the_alphabet_of_mappings_is_the_one_applied() -> None:
+    assert check_password("ab-cd", alphabet="a-z-") == "ab-cd"
+    with pytest.raises(RuleViolation) as err:
+        check_password("abcD", alphabet="a-z")
+    assert err.value.detail_en.endswith("only (a-z).")

@@ -1,4 +1,4 @@
-"""Issue 6: the pure parts of the expiry job (day window, reports, stale locks)."""
+"""The pure parts of the expiry job (day window, reports, stale locks)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from connector.keycloak.jobstate import LockInfo
 from connector.service.lifecycle import (
     EXIT_FAILED,
-    EXIT_LOCKED,
-    EXIT_OK,
     LOOKBACK_DAYS,
     Report,
     days_to_scan,
@@ -35,10 +33,6 @@ def test_first_run_looks_back_a_bounded_window():
     days = days_to_scan(None, D)
     assert len(days) == LOOKBACK_DAYS + 1
     assert days[0] == D - timedelta(days=LOOKBACK_DAYS) and days[-1] == D
-
-
-def test_exit_codes_are_distinct():
-    assert len({EXIT_OK, EXIT_FAILED, EXIT_LOCKED}) == 3 and EXIT_OK == 0
 
 
 def test_report_counts_per_etude_and_fails_on_any_error():

@@ -1,4 +1,4 @@
-"""Issue 2 §3: mappings/ are validated at start-up; a broken file names the file and entry."""
+"""mappings/ are validated at start-up; a broken file names the file and entry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5: SCIM Groups are étude teams; delegation (R12) checked as Keycloak computes it."""
+"""SCIM Groups are étude teams; delegation (R12) checked as Keycloak computes it."""
 
 from __future__ import annotations
 

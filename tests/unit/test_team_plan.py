@@ -1,4 +1,4 @@
-"""Issue 5: the pure parts of teams — PATCH member deltas, filters, projection, translation."""
+"""The pure parts of teams — PATCH member deltas, filters, projection, translation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5 §5: a team of 5,000 members lists, pages and changes membership correctly, past
+"""A team of 5,000 members lists, pages and changes membership correctly, past
 Keycloak's default page sizes; excludedAttributes=members reads no member at all."""
 
 from __future__ import annotations
