@@ -100,6 +100,10 @@ class UserStore:
         return list(self.gw.get(self.gw.path("/users/{u}/groups", u=user_id),
                                 first=0, max=1000, briefRepresentation="true"))
 
+    def group(self, path: str) -> dict[str, Any] | None:
+        """Return the group at a path, or None."""
+        return self.gw.group_by_path(path)
+
     def memberships(self, user_id: str) -> list[dict[str, Any]]:
         """Return every group of a user; [] for a user that does not exist."""
         try:

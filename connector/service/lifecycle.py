@@ -105,7 +105,6 @@ class Lifecycle:
                  clock: Callable[[], date] = today_in_paris) -> None:
         self.users, self.state, self.clock = users, state, clock
         self.store = users.store
-        self.gw = users.store.gw
 
     # -- the day index -----------------------------------------------------------------------
     def ending_on(self, day: date, *extra: tuple[str, str]) -> list[dict[str, Any]]:
@@ -115,7 +114,7 @@ class Lifecycle:
         attribute, which would shift the pages under an offset.
         """
         path = index_group(day.isoformat())
-        group = self.gw.group_by_path(path) if path else None
+        group = self.store.group(path) if path else None
         if group is None:  # nobody's access ends that day
             return []
         out = collect(lambda first, size: self.store.members(str(group["id"]), first, size),
