@@ -54,8 +54,12 @@ def transliterate(value: str) -> str:
 
 
 def _between(text: str) -> str:
-    """Transliterate what separates words; symbols (emoji, ©, €) are no part of a name."""
-    return anyascii("".join(c for c in text if not unicodedata.category(c).startswith("S")))
+    """Transliterate what separates words; pictographs (emoji, ©) are no part of a name.
+
+    ASCII symbols stay as they are, so that `$` or `<` is refused (R1) rather than hidden.
+    """
+    return anyascii("".join(c for c in text if c.isascii()
+                            or not unicodedata.category(c).startswith("S")))
 
 
 def _letter(char: str, word: str) -> str:

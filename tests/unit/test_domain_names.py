@@ -104,3 +104,8 @@ def test_rule_violation_pickles() -> None:
 ])
 def test_ligatures_follow_the_case_of_their_word(raw: str, stored: str) -> None:
     assert strip_accents(raw, "name.familyName") == stored
+
+
+@pytest.mark.parametrize("raw", ["Bob$", "Doe<script>", "a{b}"])
+def test_ascii_symbols_are_kept_for_the_profile_check_to_refuse(raw: str) -> None:
+    assert strip_accents(raw, "name.givenName") == raw
