@@ -35,6 +35,11 @@ class Principal:
     def is_admin(self) -> bool:
         return self.etude is None
 
+    def sees(self, etude: str | None) -> bool:
+        """Tell whether a record of this étude is the caller's to see (exact: codes have one
+        spelling, whatever Keycloak's case-insensitive queries matched)."""
+        return self.is_admin or (etude is not None and etude == self.etude)
+
     def label(self) -> str:
         """Name the caller in audit lines without revealing the token."""
         return f"admin:{self.token_id}" if self.is_admin else f"etude:{self.etude}:{self.token_id}"

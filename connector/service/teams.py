@@ -52,7 +52,7 @@ class TeamService:
         check_id(team_id, not_found)
         group = self.store.group(team_id)
         parts = team_parts(str((group or {}).get("path", "")))
-        if group is None or parts is None or (not who.is_admin and parts[0] != who.etude):
+        if group is None or parts is None or not who.sees(parts[0]):
             raise not_found(team_id)
         return group
 

@@ -70,7 +70,7 @@ class UserSearch:
             return 0, []
 
         def mine(reps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return reps if who.is_admin else [r for r in reps if etude_of(r) == who.etude]
+            return [r for r in reps if who.sees(etude_of(r))]
 
         if plan.residual is None and not req.sort_by:
             pushed = self._pushed(query, req, mine, render)

@@ -87,7 +87,7 @@ class UserService:
         check_id(user_id, not_found)
         rep = self.store.get(user_id)
         etude = ((rep or {}).get("attributes") or {}).get("etude", [None])[0]
-        if rep is None or (not who.is_admin and etude != who.etude):
+        if rep is None or not who.sees(etude):
             raise not_found(user_id)
         return rep
 
