@@ -106,12 +106,27 @@ def etude_add(ctx: Context, code: str, name: str) -> None:
 
 
 @etude.command("list")
+@click.option("--attested-before", "attested_before", default=None,
+              type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Only the études whose titulaire last attested their accounts before this "
+              "day, or never did; with the last attestation.")
 @pass_ctx
-def etude_list(ctx: Context) -> None:
-    """List the registered études."""
-    for group in ctx.directory().registered():
+def etude_list(ctx: Context, attested_before: Any) -> None:
+    """List the registered études (those to chase for an attestation, with --attested-before)."""
+    from connector.keycloak.etudes import attestations_of
+    from connector.keycloak.etudes import attested_before as older_than
+
+    groups = ctx.directory().registered()
+    if attested_before is not None:
+        groups = older_than(groups, attested_before.date())
+    for group in groups:
         attrs: dict[str, Any] = group.get("attributes") or {}
-        click.echo(f"{group['name']}\t{(attrs.get('etudeName') or [''])[0]}")
+        line = f"{group['name']}\t{(attrs.get('etudeName') or [''])[0]}"
+        if attested_before is not None:
+            history = attestations_of(group)
+            line += (f"\tlast attested {history[0].at.date().isoformat()} by {history[0].by} "
+                     f"({history[0].accounts} accounts)" if history else "\tnever attested")
+        click.echo(line)
 
 
 @cli.group()

@@ -40,6 +40,16 @@ class Settings:
     lock_wait_seconds: int = 15
     expire_lock_ttl: int = 7200
     max_candidates: int = 10000
+    # « Mon étude », the titulaire's page under /etude/ (connector/portal/).
+    portal_url: str = "http://127.0.0.1:8080/etude/"
+    portal_client_id: str = "etude-portal"
+    # Empty: the connector reads the secret Keycloak generated, through the Admin API.
+    portal_client_secret: str = ""
+    # Signs the session cookie; replicas must share it. Empty: one per process (dev only).
+    portal_session_secret: str = ""
+    # auto: Secure when portal_url is https; true/false force it.
+    portal_cookie_secure: str = "auto"
+    portal_attestation_days: int = 180
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

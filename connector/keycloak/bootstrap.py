@@ -9,6 +9,7 @@ from typing import Any
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
 from connector.keycloak.layout import ETUDES_ROOT, INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT
+from connector.keycloak.portal_client import plan_portal_client
 from connector.mappings import Mappings
 from connector.settings import Settings
 
@@ -99,6 +100,7 @@ class Planner:
         for root in (INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT):
             self._group_path(f"/{root}", None)
         self._service_account()
+        plan_portal_client(self)
         return self.actions
 
     # -- realm -------------------------------------------------------------------------------

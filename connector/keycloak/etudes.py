@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from connector.keycloak.gateway import Gateway, collect
 from connector.keycloak.layout import ETUDES_ROOT
+
+if TYPE_CHECKING:
+    from connector.keycloak.locks import Locks
 
 # An étude code is written one way only (upper case), so that no case variant of a code can
 # name another étude (Keycloak's attribute queries ignore case; group paths do not).
@@ -22,14 +26,22 @@ RESERVED_CODES = frozenset({"ADMIN", "ETUDES", "CONNECTOR", "ROOT", "SYSTEM"})
 TOKEN_ATTR = "connectorTokens"  # values "<id>:<sha256 hex>:<created ISO>"
 ADMIN_SCOPE = "admin"
 PREFIX = "cnx"
+ATTEST_ATTR = "portalAttestations"  # JSON values, newest first (see Attestation)
+ATTEST_KEEP = 24  # the history kept on the group: years of half-yearly reviews
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls: an étude (sees only its people) or an administrator (sees all)."""
+    """Who calls: an étude (sees only its people) or an administrator (sees all).
+
+    `actor` names the person behind the call when there is one (the titulaire signed in to
+    « Mon étude »), so that the audit line says who changed what (R10).
+    """
 
     token_id: str
     etude: str | None
+    actor: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -41,8 +53,52 @@ class Principal:
         return self.is_admin or (etude is not None and etude == self.etude)
 
     def label(self) -> str:
-        """Name the caller in audit lines without revealing the token."""
-        return f"admin:{self.token_id}" if self.is_admin else f"etude:{self.etude}:{self.token_id}"
+        """Name the caller in audit lines without revealing the token (R10)."""
+        base = f"admin:{self.token_id}" if self.is_admin else f"etude:{self.etude}:{self.token_id}"
+        return f"{base}:{self.actor}" if self.actor else base
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One review of an étude's accounts by its titulaire: who, when, how many (R10, R11)."""
+
+    at: datetime
+    by: str
+    name: str
+    accounts: int
+
+    def to_value(self) -> str:
+        """Serialise as one group attribute value."""
+        return json.dumps({"at": self.at.strftime(STAMP), "by": self.by, "name": self.name,
+                           "accounts": self.accounts}, ensure_ascii=False, sort_keys=True)
+
+
+def parse_attestation(value: str) -> Attestation | None:
+    """Read one stored attestation; None for a value that is not one (hand-edited)."""
+    try:
+        data = json.loads(value)
+        at = datetime.strptime(str(data["at"]), STAMP).replace(tzinfo=UTC)
+        return Attestation(at, str(data["by"]), str(data.get("name") or data["by"]),
+                           int(data["accounts"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def attestations_of(group: dict[str, Any]) -> list[Attestation]:
+    """Return an étude group's attestations, newest first."""
+    values = (group.get("attributes") or {}).get(ATTEST_ATTR) or []
+    found = [a for a in map(parse_attestation, values) if a is not None]
+    return sorted(found, key=lambda a: a.at, reverse=True)
+
+
+def attested_before(groups: list[dict[str, Any]], day: date) -> list[dict[str, Any]]:
+    """Return the étude groups whose last attestation is before a day, or that never attested."""
+    out = []
+    for group in groups:
+        history = attestations_of(group)
+        if not history or history[0].at.date() < day:
+            out.append(group)
+    return out
 
 
 def canonical_code_problem(code: object) -> tuple[str, str] | None:
@@ -130,6 +186,30 @@ class EtudeDirectory:
         return collect(lambda first, size: list(self.gw.get(
             self.gw.path("/groups/{g}/children", g=root["id"]), first=first, max=size,
             briefRepresentation="false")), 500)
+
+    # -- attestations (« Mon étude ») ------------------------------------------------------
+    def attest(self, code: str, by: str, name: str, accounts: int, locks: Locks,
+               now: datetime | None = None) -> Attestation:
+        """Record that the titulaire reviewed the étude's accounts (R10, R11).
+
+        The étude group also holds the token hashes and a PUT replaces every attribute, so the
+        read-change-write runs under the étude's write lock, on a fresh read.
+        """
+        made = Attestation((now or datetime.now(UTC)).replace(microsecond=0), by, name, accounts)
+        with locks.hold(f"etude:{code}"):
+            group = self.group(code)
+            if group is None:
+                raise LookupError(f"étude {code} is not registered")
+            attrs = group.get("attributes") or {}
+            history = [made, *attestations_of(group)][:ATTEST_KEEP]
+            attrs[ATTEST_ATTR] = [a.to_value() for a in history]
+            self._put_attributes(group, attrs)
+        return made
+
+    def last_attestation(self, code: str) -> Attestation | None:
+        """Return the étude's latest attestation, or None if it never attested."""
+        history = attestations_of(self.group(code) or {})
+        return history[0] if history else None
 
     # -- tokens -----------------------------------------------------------------------------
     def _holder(self, scope: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from connector.scim.errors import (
     Unavailable,
     keycloak_unavailable,
 )
+from connector.portal.setup import setup_portal
 from connector.settings import Settings
 from connector.web.http import error_response, scim_response
 from connector.web.limits import setup_limits
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     setup_errors(app)
     setup_auth(app)
     setup_routes(app)
+    setup_portal(app, settings)
     return app
 
 

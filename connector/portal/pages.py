@@ -1,0 +1,82 @@
+"""The pages a titulaire reads: the étude's accesses, what ends soon, the teams."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import request, session
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from connector.keycloak.etudes import Principal
+from connector.portal import chart
+from connector.portal.accounts import EtudeView
+from connector.portal.listing import PAGE_SIZE, SLUG_OF, SORTS, listing_request
+from connector.portal.web import blueprint, page, portal, visitor
+from connector.portal.words import STATUS_ORDER, status_word
+
+HORIZONS = (30, 60, 90)
+
+
+def principal() -> Principal:
+    """The signed-in titulaire as the services know callers: his étude, and him (R10)."""
+    v = visitor()
+    return Principal("portal", v.etude, actor=v.user_name)
+
+
+def etude_view() -> EtudeView:
+    p = portal()
+    return EtudeView(p.users, p.teams, visitor().etude)
+
+
+def attestation_state() -> dict[str, object]:
+    """The last attestation, and whether it is older than the period set (or missing)."""
+    p = portal()
+    last = p.directory.last_attestation(visitor().etude)
+    period = p.settings.portal_attestation_days
+    due = last is None or last.at.date() < p.today() - timedelta(days=period)
+    return {"last": last, "due": due, "period": period}
+
+
+@blueprint.get("/")
+def accounts() -> Response:
+    """« Accès de l'étude »: every account, filtered by status, sorted, paged."""
+    req = listing_request(request.args)
+    view = etude_view()
+    listing = view.page(req, PAGE_SIZE)
+    counts = view.counts()
+    name = (portal().directory.group(visitor().etude) or {}).get("attributes", {})
+    return page("portal/acces.html", nav="acces", req=req, listing=listing, counts=counts,
+                total=sum(counts.values()), sorts=SORTS, slugs=SLUG_OF,
+                etude_name=(name.get("etudeName") or [""])[0],
+                attestation=attestation_state(), notice=session.pop("notice", None))
+
+
+@blueprint.get("/a-venir")
+def upcoming() -> Response:
+    """« À venir »: the accesses ending in the next 30, 60 or 90 days, and two charts."""
+    try:
+        days = int(request.args.get("jours", "30"))
+    except ValueError:
+        days = 30
+    if days not in HORIZONS:
+        days = 30
+    view = etude_view()
+    today = portal().today()
+    ending = view.upcoming(days, today)
+    counts = view.counts()
+    status_svg = chart.bar_chart(
+        "par-statut", "Comptes de l'étude par statut",
+        [(status_word(s), counts[s], chart.STATUS_COLOURS[s]) for s in STATUS_ORDER])
+    weekly = chart.ends_per_week(today, [date.fromisoformat(u["lastDay"]) for u in ending], days)
+    weeks_svg = chart.column_chart(
+        "fins-par-semaine", f"Fins d'accès par semaine, sur {days} jours", weekly)
+    return page("portal/a_venir.html", nav="a-venir", days=days, horizons=HORIZONS,
+                ending=ending, counts=counts, weekly=weekly, today=today,
+                status_svg=Markup(status_svg), weeks_svg=Markup(weeks_svg))
+
+
+@blueprint.get("/equipes")
+def teams() -> Response:
+    """« Équipes »: the étude's teams and what they delegate (R12), read-only."""
+    return page("portal/equipes.html", nav="equipes", teams=etude_view().team_list(principal()))
