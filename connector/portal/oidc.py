@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import requests
 from jwcrypto import jwk, jwt
-from jwcrypto.common import JWException
+from jwcrypto.common import JWException, JWKeyNotFound
 
 from connector.settings import Settings
 
@@ -73,6 +73,27 @@ def check_claims(claims: dict[str, Any], *, issuer: str, client_id: str, nonce: 
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         problems.append("subject")
     return problems
+
+
+class UnknownKey(SignInError):
+    """The token names a signing key the realm did not publish (yet, or any more)."""
+
+
+def verify_id_token(id_token: str, keys: jwk.JWKSet, *, issuer: str, client_id: str,
+                    nonce: str, now: float) -> dict[str, Any]:
+    """Verify an ID token's signature with the realm's keys, then its claims (OIDC §3.1.3.7)."""
+    try:
+        token = jwt.JWT(jwt=id_token, key=keys, algs=ALGORITHMS, check_claims=False,
+                        expected_type="JWS")
+    except JWKeyNotFound as exc:
+        raise UnknownKey(f"id token signature: {type(exc).__name__}", _BAD_TOKEN) from exc
+    except (JWException, ValueError) as exc:
+        raise SignInError(f"id token signature: {type(exc).__name__}", _BAD_TOKEN) from exc
+    claims = json.loads(token.claims)
+    problems = check_claims(claims, issuer=issuer, client_id=client_id, nonce=nonce, now=now)
+    if problems:
+        raise SignInError(f"id token: {', '.join(problems)}", _BAD_TOKEN)
+    return dict(claims)
 
 
 class OidcClient:
@@ -149,24 +170,15 @@ class OidcClient:
         return keys
 
     def verify(self, id_token: str, nonce: str, now: float | None = None) -> dict[str, Any]:
-        """Check an ID token's signature and claims; return its claims."""
-        token, failure = None, ""
-        for refresh in (False, True):  # keys rotate: ask Keycloak once more before refusing
-            try:
-                token = jwt.JWT(jwt=id_token, key=self._key_set(refresh), algs=ALGORITHMS,
-                                check_claims=False, expected_type="JWS")
-                break
-            except (JWException, ValueError) as exc:
-                failure = type(exc).__name__
-        if token is None:
-            raise SignInError(f"id token signature: {failure}", _BAD_TOKEN)
-        claims = json.loads(token.claims)
-        problems = check_claims(claims, issuer=self.metadata()["issuer"],
-                                client_id=self.client_id, nonce=nonce,
-                                now=time.time() if now is None else now)
-        if problems:
-            raise SignInError(f"id token: {', '.join(problems)}", _BAD_TOKEN)
-        return dict(claims)
+        """Check an ID token against the realm's keys and this sign-in; return its claims."""
+        issuer = str(self.metadata()["issuer"])
+        moment = time.time() if now is None else now
+        try:
+            return verify_id_token(id_token, self._key_set(), issuer=issuer,
+                                   client_id=self.client_id, nonce=nonce, now=moment)
+        except UnknownKey:  # keys rotate: ask Keycloak once more before refusing
+            return verify_id_token(id_token, self._key_set(refresh=True), issuer=issuer,
+                                   client_id=self.client_id, nonce=nonce, now=moment)
 
     def end_session_url(self, id_token: str | None, post_logout_redirect_uri: str) -> str:
         """Return Keycloak's end-session URL (OpenID Connect RP-Initiated Logout §2)."""
