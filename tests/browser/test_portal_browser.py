@@ -12,7 +12,7 @@ from typing import Any
 from connector.keycloak.etudes import ATTEST_ATTR, TOKEN_ATTR
 from connector.keycloak.jobstate import JobState
 from connector.service.lifecycle import Lifecycle
-from tests.browser.conftest import E, World, shot, sign_in
+from tests.browser.conftest import ADMIN, E, World, shot, sign_in
 
 
 def listed(page: Any) -> list[str]:
@@ -206,7 +206,7 @@ def test_a_form_without_its_csrf_token_is_refused(server, world, browser):
     assert len(world.etude_group("P1")["attributes"].get(ATTEST_ATTR, [])) == attested
 
 
-def test_a_superviseur_reads_but_cannot_act(server, world, browser):
+def test_a_superviseur_reads_but_cannot_act(server, world, browser, app):
     page = browser.new_page()
     sign_in(page, server, "fsuperviseur")
     page.wait_for_selector("h1:has-text('Accès de l')")
@@ -214,10 +214,18 @@ def test_a_superviseur_reads_but_cannot_act(server, world, browser):
     assert page.locator("button:has-text('Attester')").count() == 0
     assert page.locator("text=Déclarer un départ").count() == 0
     token = page.locator("input[name=csrf]").first.get_attribute("value")
-    refused = browser.request.post(server + "depart", form={"csrf": token, "compte": world.ids["bcdd"],
-                                         "dernier_jour": world.today.isoformat()})
+    refused = browser.request.post(server + "depart", form={
+        "csrf": token, "compte": world.ids["bcdd"], "dernier_jour": world.today.isoformat()})
     assert refused.status == 403 and "Lecture seule" in refused.text()
     assert "departureDate" not in world.user("bcdd")["attributes"]
+    # His record changes while he is signed in: the very next page goes by the new record.
+    app.extensions["users"].patch(world.ids["fsuperviseur"], {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": f"{E}:profile", "value": "comptable"}]},
+        ADMIN)
+    response = page.goto(server)
+    assert response.status == 403
+    assert "Votre profil (Comptable)" in page.inner_text("main")
 
 
 def test_ending_his_keycloak_sessions_ends_the_portal_session(server, world, browser):
