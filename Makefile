@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 KEYCLOAK_VERSION ?= 26.5.6
 export KEYCLOAK_VERSION
 
-.PHONY: venv keycloak keycloak-stop bootstrap run test lint unit integration conformance bench clean
+.PHONY: venv keycloak keycloak-stop bootstrap run test lint unit integration browser browser-deps \
+	conformance bench clean
 
 $(BIN)/connector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +42,28 @@ unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
 # Starts Keycloak when none is up, and stops it afterwards only if this run started it.
-integration: venv
+define with_keycloak
 	@if deploy/keycloak.sh status >/dev/null 2>&1; then started=0; else started=1; \
 	  deploy/keycloak.sh start || exit 1; fi; \
-	$(BIN)/python -m pytest -q tests/integration; rc=$$?; \
+	$(1); rc=$$?; \
 	if [ $$started = 1 ]; then deploy/keycloak.sh stop; fi; exit $$rc
+endef
 
-test: lint unit integration
+integration: venv
+	$(call with_keycloak,$(BIN)/python -m pytest -q tests/integration)
+
+# « Mon étude » in a real browser: Debian's chromium (Playwright drives it; none is downloaded).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium
+
+browser-deps: $(CHROMIUM)
+
+browser: venv browser-deps
+	$(call with_keycloak,$(BIN)/python -m pytest -q tests/browser)
+
+test: lint unit integration browser
 
 # Each bench fills its own throw-away realm; SIZES=10000,50000 by default (tens of minutes).
 SIZES ?= 10000,50000
