@@ -31,6 +31,7 @@ run: bootstrap
 	@echo "  $(BIN)/connector etude add 75001 --name 'Etude Exemple'"
 	@echo "  $(BIN)/connector token create --etude 75001"
 	@echo "Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8080/scim/v2/Users"
+	@echo "« Mon étude », for a granted huissier of the étude: http://127.0.0.1:8080/etude/"
 	@echo
 	$(BIN)/connector serve
 

@@ -25,6 +25,7 @@ from connector.portal.listing import (
 )
 from connector.portal.words import STATUS_ORDER
 from connector.scim.query import ListRequest
+from connector.scim.schema_defs import ETUDE_GROUP
 from connector.service.lifecycle import Lifecycle
 from connector.service.users import UserService
 
@@ -105,16 +106,32 @@ class EtudeView:
         mine = [u for u in report.users if u.get("etude") == self.etude]
         return sorted(mine, key=lambda u: (u["lastDay"], str(u["userName"]).lower()))
 
-    def team_list(self, who: Principal) -> list[dict[str, Any]]:
-        """Return the étude's teams (SCIM Groups, R12) as the teams service renders them."""
+    def team_list(self, who: Principal) -> list[Team]:
+        """Return the étude's teams (SCIM Groups, R12), read through the teams service."""
         if self.teams is None:
             return []
-        _, teams = self.teams.search(ListRequest(count=1000), who, with_members=True)
-        mine = [t for t in teams if (t.get(TEAM_EXT) or {}).get("etude") == self.etude]
-        return sorted(mine, key=lambda t: str(t.get("displayName", "")).lower())
+        _, found = self.teams.search(ListRequest(count=1000), who, with_members=True)
+        teams = [team_of(t) for t in found]
+        return sorted((t for t in teams if t.etude == self.etude), key=lambda t: t.name.lower())
 
 
-TEAM_EXT = "urn:iqera:params:scim:schemas:extension:etude:2.0:Group"
+@dataclass(frozen=True)
+class Team:
+    """What the titulaire sees of one team: its name, members, platforms, delegation (R12)."""
+
+    name: str
+    etude: str | None
+    members: int
+    platforms: tuple[str, ...]
+    permissions: tuple[str, ...]
+
+
+def team_of(resource: dict[str, Any]) -> Team:
+    """Read a SCIM Group as the teams service renders it."""
+    ext = resource.get(ETUDE_GROUP) or {}
+    return Team(str(resource.get("displayName", "")), ext.get("etude"),
+                len(resource.get("members") or []), tuple(ext.get("platforms") or ()),
+                tuple(ext.get("delegatedPermissions") or ()))
 
 
 class TooLarge(Exception):

@@ -193,7 +193,7 @@ def browser(playwright_driver: Any) -> Iterator[Any]:
     context = playwright_driver.chromium.launch_persistent_context(
         profile, executable_path=CHROMIUM, headless=True, args=ARGS, locale="fr-FR",
         viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15000)
+    context.set_default_timeout(30000)  # Keycloak on 2 shared cores
     try:
         yield context
     finally:

@@ -57,7 +57,7 @@ def test_titulaire_reviews_declares_attests_and_signs_out(server, world, browser
 
     # Filtered by status: the pending accounts, each with the reasons it waits for, in French.
     page.goto(server)
-    page.select_option("#statut", label="en attente (3)")
+    page.select_option("#statut", label="en attente")
     page.click("form.filtre button")
     page.wait_for_load_state("load")
     assert "statut=en-attente" in page.url
