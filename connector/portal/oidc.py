@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -39,9 +40,15 @@ class SignInError(Exception):
         self.detail_fr = detail_fr
 
 
-def pkce_pair() -> tuple[str, str]:
-    """Return a fresh (code_verifier, S256 code_challenge) pair (RFC 7636 §4.1–4.2)."""
-    verifier = secrets.token_urlsafe(64)
+def pkce_pair(key: str, state: str) -> tuple[str, str]:
+    """Return the (code_verifier, S256 code_challenge) of one sign-in (RFC 7636 §4.1–4.2).
+
+    The verifier is derived from the sign-in's random state with the server's session key, so
+    that it never travels in the browser's cookie: a code caught on its way back is useless
+    without the server, as PKCE intends, even to someone who can read the cookie.
+    """
+    digest = hmac.new(key.encode(), f"pkce:{state}".encode(), hashlib.sha256).digest()
+    verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
     return verifier, challenge_of(verifier)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from connector.audit import audit
@@ -18,10 +18,10 @@ from connector.portal.web import blueprint, log, page, portal, problem, refusal_
 @blueprint.get("/connexion")
 def signin() -> Response:
     """Send the browser to Keycloak with a fresh state, nonce and PKCE challenge."""
-    verifier, challenge = pkce_pair()
-    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    _, challenge = pkce_pair(str(current_app.secret_key), state)
     session.clear()
-    session["flow"] = {"state": state, "nonce": nonce, "verifier": verifier}
+    session["flow"] = {"state": state, "nonce": nonce}
     p = portal()
     return redirect(p.oidc.authorization_url(p.redirect_uri, state, nonce, challenge))
 
@@ -40,7 +40,13 @@ def callback() -> Response:
         return problem(400, "Ce lien de connexion n'est pas valide ou a déjà servi ; "
                        "recommencez la connexion.", title="Connexion expirée", retry=True)
     p = portal()
-    tokens = p.oidc.exchange(request.args["code"], str(flow["verifier"]), p.redirect_uri)
+    issuer = request.args.get("iss")
+    if issuer is not None and issuer != p.oidc.metadata()["issuer"]:
+        # RFC 9207: the answer comes from another issuer than ours (mix-up attack).
+        return problem(400, "La réponse de connexion ne vient pas du Keycloak attendu ; "
+                       "recommencez la connexion.", title="Connexion refusée", retry=True)
+    verifier, _ = pkce_pair(str(current_app.secret_key), state)
+    tokens = p.oidc.exchange(request.args["code"], verifier, p.redirect_uri)
     claims = p.oidc.verify(str(tokens.get("id_token", "")), str(flow["nonce"]))
     rep = p.users.store.get(str(claims["sub"]))
     code = ((rep or {}).get("attributes") or {}).get("etude", [None])[0]

@@ -178,6 +178,33 @@ def test_signing_in_starts_at_keycloak_with_pkce_state_and_nonce(app, settings):
     assert "Secure" not in cookie  # an http:// portal URL in development
 
 
+def _started(client: Any) -> str:
+    """Start a sign-in; return its state as Keycloak would send it back."""
+    location = client.get("/etude/connexion").headers["Location"]
+    return parse_qs(urlsplit(location).query)["state"][0]
+
+
+def test_a_callback_from_another_issuer_is_refused_before_any_token_request(app):
+    client = app.test_client()
+    state = _started(client)
+    answer = client.get("/etude/connexion/retour", query_string={
+        "code": "abc", "state": state, "iss": "http://127.0.0.1:8081/realms/master"})
+    assert answer.status_code == 400
+    assert "ne vient pas du Keycloak attendu" in text(answer)
+
+
+def test_a_code_keycloak_never_issued_is_refused_and_the_state_serves_once(app):
+    client = app.test_client()
+    state = _started(client)
+    answer = client.get("/etude/connexion/retour", query_string={"code": "forged",
+                                                                  "state": state})
+    assert answer.status_code == 502 and "Keycloak a refusé la connexion" in text(answer)
+    again = client.get("/etude/connexion/retour", query_string={"code": "forged",
+                                                                 "state": state})
+    assert again.status_code == 400 and "déjà servi" in text(again)
+    assert client.get("/etude/").status_code == 302  # nobody is signed in
+
+
 def test_on_https_the_session_cookie_is_secure(settings, admin_gw):
     app = create_app(Settings(**{**settings.__dict__,
                                  "portal_url": "https://etudes.example.fr/etude/"}))

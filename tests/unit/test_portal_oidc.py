@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import pytest
@@ -27,10 +28,14 @@ def test_s256_challenge_matches_rfc_7636_appendix_b():
     assert challenge_of(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
-def test_pkce_pairs_are_fresh_and_long_enough():
-    verifier, challenge = pkce_pair()
-    assert 43 <= len(verifier) <= 128 and challenge == challenge_of(verifier)
-    assert pkce_pair()[0] != verifier
+def test_pkce_verifiers_are_the_servers_own_and_one_per_sign_in():
+    verifier, challenge = pkce_pair("server key", "state-1")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", verifier)  # RFC 7636 §4.1: 43 to 128 chars
+    assert challenge == challenge_of(verifier)
+    assert pkce_pair("server key", "state-1") == (verifier, challenge)  # the callback's own
+    assert pkce_pair("server key", "state-2")[0] != verifier
+    assert pkce_pair("another key", "state-1")[0] != verifier
+    assert "state-1" not in verifier
 
 
 def claims(**changes: object) -> dict:
