@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         populate(admin_gw, args.etude_size, ETUDE, expiring_every=10, ends_on=days,
                  memberships="expiring")
         app = create_app(settings)
-        view = EtudeView(app.extensions["users"], None, ETUDE)
+        view = EtudeView(app.extensions["users"], None, ETUDE,
+                         app.extensions["services"].lifecycle)
         app_gw: Gateway = app.extensions["gateway"]
         direct_gw = Gateway(settings, connect(settings, as_admin=True))
         print(f"étude {ETUDE}: {args.etude_size} users; median of {args.runs} reads; "

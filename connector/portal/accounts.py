@@ -6,13 +6,13 @@ returns is checked again here: `q=` matches ignore case, so `etude:AB` also find
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from connector.keycloak.etudes import Principal
 from connector.keycloak.gateway import collect
-from connector.keycloak.jobstate import JobState
 from connector.keycloak.users import UserQuery
 from connector.portal.listing import (
     MAX_SORTED,
@@ -24,8 +24,10 @@ from connector.portal.listing import (
     window,
 )
 from connector.portal.words import STATUS_ORDER
+from connector.scim.ids import is_id
 from connector.scim.query import ListRequest
 from connector.scim.schema_defs import ETUDE_GROUP
+from connector.service.context import RequestContext
 from connector.service.lifecycle import Lifecycle
 from connector.service.users import UserService
 
@@ -45,9 +47,11 @@ class Listing:
 class EtudeView:
     """What « Mon étude » reads for one étude, through the connector's own services."""
 
-    def __init__(self, users: UserService, teams: Any, etude: str) -> None:
+    def __init__(self, users: UserService, teams: Any, etude: str,
+                 lifecycle: Callable[[], Lifecycle] | None = None) -> None:
         self.users, self.teams, self.etude = users, teams, etude
         self.store = users.store
+        self.lifecycle = lifecycle
 
     def _query(self, status: str | None = None) -> UserQuery:
         query = UserQuery().with_attribute("etude", self.etude)
@@ -92,7 +96,9 @@ class EtudeView:
         return sort_accounts(out, "identifiant", False)
 
     def account(self, user_id: str) -> Account | None:
-        """Return one account of the étude, or None (unknown, or another étude's)."""
+        """Return one account of the étude, or None (unknown, another étude's, not an id)."""
+        if not is_id(user_id):
+            return None
         rep = self.store.get(user_id)
         if rep is None:
             return None
@@ -102,7 +108,9 @@ class EtudeView:
     def upcoming(self, days: int, today: date) -> list[dict[str, Any]]:
         """Return the étude's granted accesses whose last day is within `days` days from
         today: the nightly job's report (`connector expire --upcoming`) for this étude only."""
-        report = Lifecycle(self.users, JobState(self.store.gw)).upcoming(days, today)
+        if self.lifecycle is None:
+            return []
+        report = self.lifecycle().upcoming(days, today)
         mine = [u for u in report.users if u.get("etude") == self.etude]
         return sorted(mine, key=lambda u: (u["lastDay"], str(u["userName"]).lower()))
 
@@ -110,7 +118,8 @@ class EtudeView:
         """Return the étude's teams (SCIM Groups, R12), read through the teams service."""
         if self.teams is None:
             return []
-        _, found = self.teams.search(ListRequest(count=1000), who, with_members=True)
+        _, found = self.teams.search(ListRequest(count=1000), RequestContext(who),
+                                     with_members=True)
         teams = [team_of(t) for t in found]
         return sorted((t for t in teams if t.etude == self.etude), key=lambda t: t.name.lower())
 

@@ -15,6 +15,7 @@ from connector.portal.web import blueprint, log, page, portal, problem, visitor
 from connector.portal.words import long_date, plural
 from connector.scim.errors import NotFound, ScimError
 from connector.scim.schema_defs import ETUDE_USER, PATCH_OP
+from connector.service.context import RequestContext
 
 READ_ONLY = ("Votre profil (superviseur) permet de consulter « Mon étude », pas d'y faire des "
              "déclarations : seuls les huissiers de l'étude le peuvent.")
@@ -77,7 +78,8 @@ def declare_departure() -> Response:
     if day is None:
         return _form(400, user_id, raw, error)
     try:
-        portal().users.patch(user_id, departure_patch(day), principal(), french=True)
+        portal().users.patch(user_id, departure_patch(day), RequestContext(principal(),
+                                                                           french=True))
     except NotFound:
         return _form(400, user_id, raw, "Choisissez un compte de l'étude dans la liste.")
     except ScimError as exc:

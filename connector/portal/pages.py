@@ -27,7 +27,7 @@ def principal() -> Principal:
 
 def etude_view() -> EtudeView:
     p = portal()
-    return EtudeView(p.users, p.teams, visitor().etude)
+    return EtudeView(p.users, p.teams, visitor().etude, p.lifecycle)
 
 
 def attestation_state(group: dict[str, Any]) -> dict[str, object]:

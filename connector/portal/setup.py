@@ -13,6 +13,7 @@ from connector.keycloak.locks import Locks
 from connector.keycloak.portal_client import CALLBACK, GOODBYE, portal_base
 from connector.portal.guard import session_config, session_secret
 from connector.portal.oidc import OidcClient, SignInError
+from connector.service.lifecycle import Lifecycle
 from connector.settings import Settings
 
 log = logging.getLogger("connector.portal")
@@ -48,15 +49,17 @@ class Portal:
 
     @property
     def teams(self) -> Any:
-        return self.app.extensions.get("groups")
+        return self.service("teams")
 
     def locks(self) -> Locks:
         """The application's write locks (shared with the other writers of this process)."""
-        with self._lock:
-            if "locks" not in self.app.extensions:
-                self.app.extensions["locks"] = Locks(self.gw)
-            locks: Locks = self.app.extensions["locks"]
-            return locks
+        locks: Locks = self.service("services").locks
+        return locks
+
+    def lifecycle(self) -> Lifecycle:
+        """The nightly job's services (its upcoming report), on the application's wiring."""
+        job: Lifecycle = self.service("services").lifecycle()
+        return job
 
     def warn_once(self) -> None:
         """Say, once, that sessions are signed with a key of this process only (dev mode)."""

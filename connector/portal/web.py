@@ -20,8 +20,8 @@ from flask import Response as Page
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from connector.keycloak.gateway import KeycloakHTTPError
-from connector.keycloak.locks import LockBusy
+from connector.keycloak.gateway import KeycloakHTTPError, KeycloakUnavailable, UnsafePath
+from connector.keycloak.locks import LeaseExpired, LockBusy
 from connector.portal import words
 from connector.portal.admission import Refusal, Visitor, admit
 from connector.portal.guard import CSRF_FIELD, new_token, same_origin, same_token
@@ -152,7 +152,9 @@ def failure(exc: Exception) -> Response:
     if isinstance(exc, SignInError):
         log.warning("portal: sign-in failed: %s", exc.reason)
         return problem(502, exc.detail_fr, title="Connexion impossible", retry=True)
-    if isinstance(exc, Unavailable | LockBusy):
+    if isinstance(exc, UnsafePath):
+        return problem(404, _http_message(404))
+    if isinstance(exc, Unavailable | KeycloakUnavailable | LockBusy | LeaseExpired):
         log.warning("portal: %s", exc)
         return problem(503, "Keycloak ne répond pas, ou une autre modification de l'étude est "
                        "en cours ; réessayez dans un instant.", retry=True)

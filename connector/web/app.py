@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable, UnsafePath
 from connector.keycloak.locks import LeaseExpired, LockBusy
+from connector.portal.setup import setup_portal
 from connector.scim.errors import (
     NotFound,
     ScimError,
@@ -19,7 +20,6 @@ from connector.scim.errors import (
     Unavailable,
     keycloak_unavailable,
 )
-from connector.portal.setup import setup_portal
 from connector.settings import Settings
 from connector.web.http import error_response, scim_response
 from connector.web.limits import setup_limits

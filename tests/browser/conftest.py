@@ -23,6 +23,7 @@ from connector.keycloak.bootstrap import bootstrap
 from connector.keycloak.etudes import EtudeDirectory, Principal
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, connect
 from connector.mappings import get_mappings
+from connector.service.context import RequestContext
 from connector.settings import Settings
 from connector.web.app import create_app
 
@@ -108,7 +109,7 @@ class World:
             self.gw.path("/users/{u}/groups", u=self.ids[user_name]), max=100)}
 
     def etude_group(self, code: str) -> dict[str, Any]:
-        return dict(self.gw.get(self.gw.path("/group-by-path/{p}", p=f"etudes/{code}")))
+        return dict(self.gw.group_by_path(f"etudes/{code}") or {})
 
 
 def _people(today: date) -> dict[str, list[dict[str, Any]]]:
@@ -144,7 +145,7 @@ def world(settings: Settings, admin_gw: Gateway, app: Any) -> World:
         out.etudes[code] = set()
         for body in people:
             body[E]["etude"] = code
-            created = users.create(body, ADMIN)
+            created = users.create(body, RequestContext(ADMIN))
             out.ids[body["userName"]] = created["id"]
             out.etudes[code].add(body["userName"])
     # A pending huissier whom an administrator enabled by hand in the console (drift):
@@ -152,15 +153,15 @@ def world(settings: Settings, admin_gw: Gateway, app: Any) -> World:
     rep = out.user("hmain")
     rep["enabled"] = True
     admin_gw.request("PUT", admin_gw.path("/users/{u}", u=out.ids["hmain"]), body=rep)
-    app.extensions["groups"].create({
+    app.extensions["teams"].create({
         "schemas": [GROUP, G], "displayName": "Recouvrement",
         "members": [{"value": out.ids["acomptable"]}, {"value": out.ids["bcdd"]}],
         G: {"delegatedPermissions": ["collect_payments", "send_reminders"],
-            "platforms": ["mars"]}}, Principal("test", "P1"))
-    app.extensions["groups"].create({
+            "platforms": ["mars"]}}, RequestContext(Principal("test", "P1")))
+    app.extensions["teams"].create({
         "schemas": [GROUP, G], "displayName": "Equipe secrete P2",
         G: {"delegatedPermissions": ["contact_debtor"], "platforms": ["v3"]}},
-        Principal("test", "P2"))
+        RequestContext(Principal("test", "P2")))
     return out
 
 

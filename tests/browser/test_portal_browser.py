@@ -11,6 +11,7 @@ from typing import Any
 
 from connector.keycloak.etudes import ATTEST_ATTR, TOKEN_ATTR
 from connector.keycloak.jobstate import JobState
+from connector.service.context import RequestContext
 from connector.service.lifecycle import Lifecycle
 from tests.browser.conftest import ADMIN, E, World, shot, sign_in
 
@@ -222,7 +223,7 @@ def test_a_superviseur_reads_but_cannot_act(server, world, browser, app):
     app.extensions["users"].patch(world.ids["fsuperviseur"], {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": f"{E}:profile", "value": "comptable"}]},
-        ADMIN)
+        RequestContext(ADMIN))
     response = page.goto(server)
     assert response.status == 403
     assert "Votre profil (Comptable)" in page.inner_text("main")

@@ -19,6 +19,7 @@ from connector.domain.dates import today_in_paris
 from connector.keycloak.etudes import Principal
 from connector.portal.actions import departure_patch
 from connector.scim.errors import NotFound
+from connector.service.context import RequestContext
 from tests.integration.conftest import PATCH, E, granted_user, kc_user
 
 TITULAIRE = Principal("portal", "E1", actor="jmartin")
@@ -31,7 +32,7 @@ def declared(app, e1, days: int = 10) -> tuple[dict, str]:
     day = (today_in_paris() + timedelta(days=days)).isoformat()
     app.extensions["users"].patch(created.json["id"],
                                   departure_patch(today_in_paris() + timedelta(days=days)),
-                                  TITULAIRE)
+                                  RequestContext(TITULAIRE))
     return created.json, day
 
 
@@ -58,7 +59,7 @@ def test_the_portal_refuses_another_etudes_user(app, e2):
     other = e2.post("/Users", json=granted_user()).json
     with pytest.raises(NotFound):
         app.extensions["users"].patch(other["id"], departure_patch(today_in_paris()),
-                                      TITULAIRE)
+                                      RequestContext(TITULAIRE))
 
 
 def test_a_later_scim_patch_that_changes_the_departure_wins(app, e1, kc):
