@@ -13,6 +13,7 @@ from typing import Any
 from connector.portal.listing import account_from_keycloak
 from connector.portal.words import profile_word, status_word
 
+PORTAL_TOKEN = "portal"  # how audit lines name the portal in place of a token id
 WRITERS = ("huissier",)
 READERS = ("huissier", "superviseur")
 

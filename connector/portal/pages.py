@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from connector.keycloak.etudes import Principal, attestations_of
 from connector.portal import chart
 from connector.portal.accounts import EtudeView
+from connector.portal.admission import PORTAL_TOKEN
 from connector.portal.listing import PAGE_SIZE, SLUG_OF, SORTS, listing_request
 from connector.portal.web import blueprint, page, portal, visitor
 from connector.portal.words import STATUS_ORDER, status_word
@@ -22,7 +23,7 @@ HORIZONS = (30, 60, 90)
 def principal() -> Principal:
     """The signed-in titulaire as the services know callers: his étude, and him (R10)."""
     v = visitor()
-    return Principal("portal", v.etude, actor=v.user_name)
+    return Principal(PORTAL_TOKEN, v.etude, actor=v.user_name)
 
 
 def etude_view() -> EtudeView:

@@ -9,10 +9,19 @@ from flask import current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from connector.audit import audit
-from connector.portal.admission import Refusal, admit
+from connector.keycloak.etudes import Principal
+from connector.portal.admission import PORTAL_TOKEN, Refusal
 from connector.portal.guard import new_token
 from connector.portal.oidc import pkce_pair
-from connector.portal.web import blueprint, log, page, portal, problem, refusal_page
+from connector.portal.web import (
+    admission,
+    blueprint,
+    log,
+    page,
+    portal,
+    problem,
+    refusal_page,
+)
 
 
 @blueprint.get("/connexion")
@@ -48,10 +57,7 @@ def callback() -> Response:
     verifier, _ = pkce_pair(str(current_app.secret_key), state)
     tokens = p.oidc.exchange(request.args["code"], verifier, p.redirect_uri)
     claims = p.oidc.verify(str(tokens.get("id_token", "")), str(flow["nonce"]))
-    rep = p.users.store.get(str(claims["sub"]))
-    code = ((rep or {}).get("attributes") or {}).get("etude", [None])[0]
-    registered = bool(code) and p.directory.group_id(str(code)) is not None
-    decision = admit(rep, registered, p.today())
+    decision = admission(str(claims["sub"]))
     session.clear()
     session.permanent = True
     # Kept even when refused: signing out of Keycloak needs it (id_token_hint).
@@ -62,8 +68,9 @@ def callback() -> Response:
         return refusal_page(decision)
     session["uid"] = decision.user_id
     session["sid"] = claims.get("sid")
-    audit("portal.signin", who=f"etude:{decision.etude}:portal:{decision.user_name}",
-          etude=decision.etude, target=decision.user_id, profile=decision.profile)
+    who = Principal(PORTAL_TOKEN, decision.etude, actor=decision.user_name)
+    audit("portal.signin", who=who.label(), etude=decision.etude, target=decision.user_id,
+          profile=decision.profile)
     return redirect(url_for("portal.accounts"))
 
 

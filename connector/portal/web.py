@@ -100,6 +100,15 @@ def guard() -> Response | None:
     return _sign_in_check()
 
 
+def admission(user_id: str) -> Visitor | Refusal:
+    """Read a user's stored record now and decide whether he may enter, and as what."""
+    p = portal()
+    rep = p.users.store.get(user_id)
+    code = ((rep or {}).get("attributes") or {}).get("etude", [None])[0]
+    registered = bool(code) and p.directory.group_id(str(code)) is not None
+    return admit(rep, registered, p.today())
+
+
 def _sign_in_check() -> Response | None:
     """Re-read the visitor's record and Keycloak session on every request (R8, R9)."""
     user_id = session.get("uid")
@@ -108,10 +117,7 @@ def _sign_in_check() -> Response | None:
             return redirect(url_for("portal.signin"))
         return problem(403, "Votre session a pris fin ; reconnectez-vous.")
     p = portal()
-    rep = p.users.store.get(str(user_id))
-    code = ((rep or {}).get("attributes") or {}).get("etude", [None])[0]
-    registered = bool(code) and p.directory.group_id(str(code)) is not None
-    decision = admit(rep, registered, p.today())
+    decision = admission(str(user_id))
     if isinstance(decision, Refusal):
         log.info("portal: %s no longer admitted (%s)", user_id, decision.code)
         session.pop("uid", None)
