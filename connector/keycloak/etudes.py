@@ -91,6 +91,11 @@ def attestations_of(group: dict[str, Any]) -> list[Attestation]:
     return sorted(found, key=lambda a: a.at, reverse=True)
 
 
+def attestation_due(last: Attestation | None, today: date, period_days: int) -> bool:
+    """Tell whether an étude must attest again: never did, or more than period_days ago."""
+    return last is None or (today - last.at.date()).days > period_days
+
+
 def attested_before(groups: list[dict[str, Any]], day: date) -> list[dict[str, Any]]:
     """Return the étude groups whose last attestation is before a day, or that never attested."""
     out = []

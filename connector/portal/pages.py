@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import request, session
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from connector.keycloak.etudes import Principal, attestations_of
+from connector.keycloak.etudes import Principal, attestation_due, attestations_of
 from connector.portal import chart
 from connector.portal.accounts import EtudeView
 from connector.portal.admission import PORTAL_TOKEN
@@ -37,8 +37,7 @@ def attestation_state(group: dict[str, Any]) -> dict[str, object]:
     history = attestations_of(group)
     last = history[0] if history else None
     period = p.settings.portal_attestation_days
-    due = last is None or last.at.date() < p.today() - timedelta(days=period)
-    return {"last": last, "due": due, "period": period}
+    return {"last": last, "due": attestation_due(last, p.today(), period), "period": period}
 
 
 @blueprint.get("/")

@@ -8,6 +8,7 @@ from connector.keycloak.etudes import (
     ATTEST_ATTR,
     Attestation,
     Principal,
+    attestation_due,
     attestations_of,
     attested_before,
     parse_attestation,
@@ -51,3 +52,12 @@ def test_a_principal_names_the_person_behind_the_call():
     titulaire = Principal("portal", "E1", actor="jmartin")
     assert titulaire.label() == "etude:E1:portal:jmartin"
     assert not titulaire.is_admin
+
+
+def test_an_attestation_is_due_when_missing_or_older_than_the_period():
+    today = date(2026, 11, 27)
+    made = Attestation(datetime(2026, 5, 31, 22, 0, tzinfo=UTC), "t", "T", 3)  # 180 days ago
+    assert attestation_due(None, today, 180)
+    assert not attestation_due(made, today, 180)
+    assert attestation_due(made, today, 179)
+    assert not attestation_due(made, date(2026, 5, 31), 0)
