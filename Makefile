@@ -71,6 +71,7 @@ SIZES ?= 10000,50000
 bench: venv keycloak
 	$(BIN)/python -m bench.bench_filter --sizes $(SIZES)
 	$(BIN)/python -m bench.bench_expire --sizes $(SIZES)
+	$(BIN)/python -m bench.bench_portal --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
