@@ -18,7 +18,8 @@ NAME_EXTRAS = {"formatted": "formattedName", "middleName": "middleName",
                "honorificPrefix": "honorificPrefix", "honorificSuffix": "honorificSuffix"}
 ENTERPRISE_STRINGS = ("employeeNumber", "costCenter", "organization", "division", "department")
 ETUDE_STRINGS = ("etude", "profile", "kbisDate", "employerAttestationDate", "contractType",
-                 "contractEndDate", "departureDate", "confidentialityAcceptedDate")
+                 "contractEndDate", "departureDate", "confidentialityAcceptedDate",
+                 "departureDeclaredBy")
 # Attributes the connector writes for its own bookkeeping (never sent by clients).
 A_USERNAME, A_EXTERNAL, A_ACTIVE = "scimUserName", "externalId", "scimActive"
 A_EMAILS, A_EMAIL_INDEX, A_PHONES = "scimEmails", "emailIndex", "scimPhoneNumbers"

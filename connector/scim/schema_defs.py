@@ -121,6 +121,9 @@ ETUDE_USER_ATTRIBUTES: list[dict[str, Any]] = [
     attr("contractType", canonical=("CDI", "CDD"), description="Employment contract (R5)."),
     attr("contractEndDate", description="Planned end of a CDD, YYYY-MM-DD (R5)."),
     attr("departureDate", description="Last day at the étude, YYYY-MM-DD (R8)."),
+    attr("departureDeclaredBy", mutability="readOnly",
+         description="portal:<login> when the titulaire declared the departure in « Mon "
+         "étude »; a PUT that omits departureDate then keeps it (R8)."),
     attr("confidentialityAcceptedDate",
          description="Day the confidentiality clause was signed, YYYY-MM-DD (R7)."),
     attr("accessStatus", mutability="readOnly", canonical=ACCESS_STATUSES,

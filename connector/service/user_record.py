@@ -80,3 +80,33 @@ def normalise(scim: dict[str, Any]) -> dict[str, Any]:
 def writable(resource: dict[str, Any]) -> dict[str, Any]:
     """Drop what the server owns (id, meta, groups) before a rendered user is written back."""
     return {k: v for k, v in resource.items() if k not in ("id", "meta", "groups")}
+
+
+def departure_kept(resource: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """A PUT that omits departureDate keeps a departure a titulaire declared in « Mon étude ».
+
+    The HR system pushes the record it knows, which may not know the departure yet; only an
+    explicit departureDate (a day, or null to clear it) changes it (R8).
+    """
+    before = old.get(ETUDE_USER) or {}
+    ext = resource.get(ETUDE_USER)
+    if not before.get("departureDeclaredBy") or not before.get("departureDate"):
+        return resource
+    if isinstance(ext, dict) and "departureDate" in ext:
+        return resource
+    kept = copy.deepcopy(resource)
+    kept.setdefault(ETUDE_USER, {})["departureDate"] = before["departureDate"]
+    if ETUDE_USER not in kept.setdefault("schemas", []):
+        kept["schemas"].append(ETUDE_USER)
+    return kept
+
+
+def departure_declared_by(old: dict[str, Any] | None, new: dict[str, Any],
+                          actor: str | None) -> str | None:
+    """Who declared the departure in « Mon étude »: set by a titulaire's write of the date,
+    cleared by any other write that changes it, kept otherwise (R8, R10)."""
+    before = (old or {}).get(ETUDE_USER) or {}
+    after = new.get(ETUDE_USER) or {}
+    if before.get("departureDate") == after.get("departureDate"):
+        return before.get("departureDeclaredBy") if after.get("departureDate") else None
+    return f"portal:{actor}" if actor and after.get("departureDate") else None

@@ -34,7 +34,7 @@ from connector.service.context import RequestContext
 from connector.service.delegation import Delegation
 from connector.service.user_access import Decision, UserAccess
 from connector.service.user_checks import UserChecks
-from connector.service.user_record import writable
+from connector.service.user_record import departure_declared_by, departure_kept, writable
 from connector.service.user_search import UserSearch
 
 
@@ -154,7 +154,8 @@ class UserService:
                 if_match: str | None = None) -> dict[str, Any]:
         """PUT /Users/{id} (RFC 7644 §3.5.1): the whole resource, checked against the rules."""
         resource = parse_resource(payload, "User")
-        return self._locked_write(user_id, ctx, if_match, "user.replace", lambda old: resource)
+        return self._locked_write(user_id, ctx, if_match, "user.replace",
+                                  lambda old: departure_kept(resource, old))
 
     def patch(self, user_id: str, body: Any, ctx: RequestContext,
               if_match: str | None = None) -> dict[str, Any]:
@@ -187,6 +188,7 @@ class UserService:
             line["etude"] = (old.get(ETUDE_USER) or {}).get("etude")
             check_if_match(old["meta"]["version"], if_match)
             scim, password = self.checks.prepare(change(old), who, old)
+            scim[ETUDE_USER]["departureDeclaredBy"] = departure_declared_by(old, scim, who.actor)
             before = strip_read_only(writable(old), "User")
             line["changed"] = changed_attributes(before, scim) + (["password"] if password
                                                                   else [])

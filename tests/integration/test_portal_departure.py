@@ -51,8 +51,12 @@ def test_the_portal_writes_what_a_scim_patch_writes(app, e1, kc, caplog):
     portal = next(x for x in lines if x["target"] == user["id"] and x["action"] == "user.patch")
     hr = next(x for x in lines if x["target"] == twin["id"] and x["action"] == "user.patch")
     assert portal["who"] == "etude:E1:portal:jmartin"
-    assert {k: v for k, v in portal.items() if k not in ("at", "who", "target")} == \
-        {k: v for k, v in hr.items() if k not in ("at", "who", "target")}
+    marker = f"{E}:departureDeclaredBy"  # the one difference: who declared it is recorded
+    assert portal["changed"] == sorted([*hr["changed"], marker])
+    assert {k: v for k, v in portal.items() if k not in ("at", "who", "target", "changed")} == \
+        {k: v for k, v in hr.items() if k not in ("at", "who", "target", "changed")}
+    assert mine["departureDeclaredBy"] == ["portal:jmartin"]
+    assert "departureDeclaredBy" not in theirs
 
 
 def test_the_portal_refuses_another_etudes_user(app, e2):
@@ -85,9 +89,6 @@ def test_a_scim_patch_of_other_attributes_keeps_the_departure(app, e1, kc):
     assert r.status_code == 200 and r.json[E]["departureDate"] == day
 
 
-@pytest.mark.xfail(strict=True, reason="the user write path does not yet keep a departure that "
-                   "a PUT omits (README: « Mon étude » and SCIM); the write path's owner makes "
-                   "this pass")
 def test_a_scim_put_that_omits_the_departure_keeps_it(app, e1, kc):
     user, day = declared(app, e1)
     # The HR system pushes the whole record it knows, which has no departure in it.
@@ -96,4 +97,19 @@ def test_a_scim_put_that_omits_the_departure_keeps_it(app, e1, kc):
     r = e1.put(f"/Users/{user['id']}", json=body)
     assert r.status_code == 200
     assert r.json[E].get("departureDate") == day
+    assert r.json[E].get("departureDeclaredBy") == "portal:jmartin"
     assert kc_user(kc, user["id"])["attributes"].get("departureDate") == [day]
+
+
+def test_a_scim_put_that_names_the_departure_decides(app, e1, kc):
+    user, _ = declared(app, e1)
+    body = granted_user(user["userName"])
+    body.pop("password")
+    body[E]["departureDate"] = None  # explicit: the HR system clears it
+    r = e1.put(f"/Users/{user['id']}", json=body)
+    assert r.status_code == 200 and "departureDate" not in r.json[E]
+    assert "departureDeclaredBy" not in r.json[E]
+    later = (today_in_paris() + timedelta(days=40)).isoformat()
+    body[E]["departureDate"] = later
+    r = e1.put(f"/Users/{user['id']}", json=body)
+    assert r.json[E]["departureDate"] == later and "departureDeclaredBy" not in r.json[E]
