@@ -33,7 +33,9 @@ PERMISSIONS = ["send_reminders", "collect_payments", "contact_debtor", "attach_d
 
 @pytest.fixture(scope="module")
 def servers(settings: Any, tokens: dict[str, str]) -> Any:
-    with replicas(settings, 2) as roots:
+    # A loaded test machine may queue a writer longer than the default wait: allow for it, so
+    # that only a lost update or an over-grant fails the test, not a slow Keycloak.
+    with replicas(settings, 2, CONNECTOR_LOCK_WAIT_SECONDS="120") as roots:
         yield roots
 
 
