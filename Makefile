@@ -1,20 +1,30 @@
 # Two commands on a fresh machine: `make run` and `make test`. Everything is installed here.
+# The production path beside them: `make topology`, `make test-topology`, deploy/.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# uv installs the exact pins (with hashes) of uv.lock; the Dockerfile uses the same version.
+UV_VERSION := 0.13.9
 KEYCLOAK_VERSION ?= 26.5.6
 export KEYCLOAK_VERSION
 
-.PHONY: venv keycloak keycloak-stop bootstrap run test lint unit integration browser browser-deps \
-	conformance bench clean
+.PHONY: venv lock keycloak keycloak-stop bootstrap run test lint unit integration browser \
+	browser-deps bench clean topology topology-stop test-topology k8s-mappings
 
-$(BIN)/connector: pyproject.toml
+$(BIN)/connector: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv sync -q --locked --extra dev --inexact
 	@touch $@
 
 venv: $(BIN)/connector
+
+# After a change of dependencies in pyproject.toml: re-resolve and pin (commit uv.lock).
+lock:
+	$(BIN)/uv lock
+
+# The embedded development default: Keycloak in dev mode, signed in as its admin/admin.
+run test unit integration browser bench: export CONNECTOR_DEV_MODE := 1
 
 keycloak:
 	@deploy/keycloak.sh start
@@ -27,7 +37,8 @@ bootstrap: venv keycloak
 
 run: bootstrap
 	@echo
-	@echo "Register an étude and get a token:"
+	@echo "Register an étude and get a token (dev mode: signed in as Keycloak's admin):"
+	@echo "  export CONNECTOR_DEV_MODE=1"
 	@echo "  $(BIN)/connector etude add 75001 --name 'Etude Exemple'"
 	@echo "  $(BIN)/connector token create --etude 75001"
 	@echo "Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8080/scim/v2/Users"
@@ -38,6 +49,10 @@ run: bootstrap
 lint: venv
 	$(BIN)/ruff check connector tests bench
 	$(BIN)/mypy connector
+	$(BIN)/uv lock --check --quiet
+	$(BIN)/hadolint deploy/Dockerfile
+	deploy/k8s-mappings.sh --check
+	$(BIN)/kubernetes-validate --strict $$(ls deploy/kubernetes/*.yaml | grep -v kustomization)
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
@@ -66,6 +81,24 @@ browser: venv browser-deps
 
 test: lint unit integration browser
 
+# PostgreSQL, two Keycloak nodes, two connector replicas and nginx (TLS), on this machine.
+topology: venv
+	@deploy/topology.sh start
+
+topology-stop:
+	@deploy/topology.sh stop
+
+# Starts the topology when it is not up, and stops it afterwards only if this run started it.
+test-topology: venv
+	@if deploy/topology.sh status >/dev/null 2>&1; then started=0; else started=1; \
+	  deploy/topology.sh start || exit 1; fi; \
+	$(BIN)/python -m pytest -q -s tests/topology; rc=$$?; \
+	if [ $$started = 1 ]; then deploy/topology.sh stop; fi; exit $$rc
+
+# The mappings ConfigMap of deploy/kubernetes, regenerated from mappings/.
+k8s-mappings:
+	deploy/k8s-mappings.sh > deploy/kubernetes/mappings-configmap.yaml
+
 # Each bench fills its own throw-away realm; SIZES=10000,50000 by default (tens of minutes).
 SIZES ?= 10000,50000
 bench: venv keycloak
@@ -74,4 +107,4 @@ bench: venv keycloak
 	$(BIN)/python -m bench.bench_portal --sizes $(SIZES)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
 import click
 
+from connector import __version__
 from connector.keycloak.bootstrap import bootstrap as run_bootstrap
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable, connect
 from connector.mappings import MappingError, get_mappings
 from connector.scim.errors import ScimError
-from connector.settings import Settings
+from connector.settings import Settings, admin_refusal
 
 
 class Context:
@@ -27,9 +27,16 @@ class Context:
             raise click.ClickException(str(exc)) from exc
         self._gw: Gateway | None = None
 
+    def require_service_account(self) -> None:
+        """Stop, outside dev mode, a command that would sign in as the bootstrap administrator."""
+        refusal = admin_refusal(self.settings)
+        if refusal:
+            raise click.ClickException(refusal)
+
     @property
     def gw(self) -> Gateway:
         if self._gw is None:
+            self.require_service_account()
             self._gw = Gateway(self.settings)
         return self._gw
 
@@ -45,6 +52,7 @@ pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
+@click.version_option(__version__, prog_name="connector")
 def cli() -> None:
     """Provision étude staff from SCIM 2.0 into Keycloak for Mars and V3."""
 
@@ -54,19 +62,17 @@ def cli() -> None:
 @click.option("--port", default=None, type=int, help="Port (CONNECTOR_PORT).")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Serve SCIM 2.0 at /scim/v2 with a production WSGI server."""
-    from waitress import serve as waitress_serve
+    """Serve SCIM 2.0 at /scim/v2 on gunicorn; SIGTERM finishes the requests in flight."""
+    from connector.web.server import serve as run_server
 
-    from connector.web.app import create_app
-
-    app = create_app(ctx.settings)
-    # waitress configures the root logger too: keep one line per event on stderr.
-    logging.getLogger("connector").propagate = False
-    host = host or ctx.settings.host
-    port = port or ctx.settings.port
-    click.echo(f"connector: serving SCIM 2.0 at http://{host}:{port}/scim/v2 "
-               f"(realm {ctx.settings.realm} on {ctx.settings.keycloak_url})")
-    waitress_serve(app, host=host, port=port, threads=ctx.settings.threads, ident="connector")
+    ctx.require_service_account()
+    s = ctx.settings
+    host = host or s.host
+    port = port or s.port
+    click.echo(f"connector {__version__}: serving SCIM 2.0 at http://{host}:{port}/scim/v2 "
+               f"(realm {s.realm} on {s.keycloak_url}; {s.workers} worker(s) x "
+               f"{s.threads} threads)")
+    run_server(s, host, port)
 
 
 @cli.command()

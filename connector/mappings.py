@@ -13,7 +13,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from connector.scim.schema_defs import Vocabulary
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "mappings"
+# A symlink to the top-level mappings/ in a checkout, real files in an installed wheel.
+DEFAULT_DIR = (Path(__file__).parent / "default_mappings").resolve()
 _NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be lower_snake_case")
 
 

@@ -33,7 +33,16 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "no-reply@etudes.local"
+    # `serve` runs gunicorn: processes, threads each, seconds before a stuck worker is
+    # restarted, and seconds a stopping worker has to finish the requests in flight.
+    workers: int = 2
     threads: int = 8
+    worker_timeout: int = 60
+    graceful_timeout: int = 30
+    # /readyz trusts one answer of Keycloak for this long (one Keycloak call per interval).
+    ready_cache_seconds: int = 5
+    # Dev mode lets every command sign in as the bootstrap administrator (admin/admin).
+    dev_mode: bool = False
     # Writes hold a lock per user or team in Keycloak: its lease (longer than any request may
     # last) and how long a writer waits for a busy resource before answering 503.
     lock_lease_seconds: int = 60
@@ -59,6 +68,25 @@ class Settings:
         for f in fields(cls):
             raw = env.get(f"CONNECTOR_{f.name.upper()}")
             if raw is not None:
-                values[f.name] = int(raw) if f.type in ("int", int) else raw
+                values[f.name] = _parse(f.type, raw)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(kind: object, raw: str) -> object:
+    """Turn one variable into its field's type; booleans read 1/true/yes/on."""
+    if kind in ("int", int):
+        return int(raw)
+    if kind in ("bool", bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
+
+
+def admin_refusal(settings: Settings) -> str | None:
+    """Say why a command may not run on the bootstrap administrator, or None when it may."""
+    if settings.client_secret or settings.dev_mode:
+        return None
+    return ("no CONNECTOR_CLIENT_SECRET: outside dev mode the connector does not run on the "
+            "bootstrap administrator. Set CONNECTOR_CLIENT_SECRET to the secret of the client "
+            f"{settings.client_id} (created by `connector bootstrap`), or CONNECTOR_DEV_MODE=1 "
+            "on a developer's machine.")

@@ -21,7 +21,7 @@ from connector.scim.errors import (
     keycloak_unavailable,
 )
 from connector.settings import Settings
-from connector.web.http import error_response, scim_response
+from connector.web.http import error_response
 from connector.web.limits import setup_limits
 from connector.wiring import build_services
 
@@ -142,17 +142,10 @@ def setup_auth(app: Flask) -> None:
 
 
 def setup_routes(app: Flask) -> None:
-    """Register the SCIM endpoints and the health probe."""
+    """Register the SCIM endpoints and the probes (/livez, /readyz, /health)."""
     from connector.web import bulk_views, discovery_views, search_views, team_views, user_views
+    from connector.web.probe_views import setup_probes
 
     for module in (user_views, team_views, discovery_views, bulk_views, search_views):
         app.register_blueprint(module.blueprint, url_prefix=PREFIX)
-
-    @app.get("/health")
-    def health() -> Any:
-        try:
-            gw = app.extensions["gateway"]
-            gw.get(gw.path("/users/count"))
-        except KeycloakUnavailable:
-            return error_response(keycloak_unavailable())
-        return scim_response({"status": "UP"})
+    setup_probes(app, app.extensions["gateway"], app.config["SETTINGS"].ready_cache_seconds)
