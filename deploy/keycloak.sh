@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetch, unpack, start and stop the local Keycloak used by `make run` and `make test`.
-# Usage: deploy/keycloak.sh start|stop|status
+# Usage: deploy/keycloak.sh start|stop|status|fetch
 # The distribution comes from Maven Central (org.keycloak:keycloak-quarkus-dist) via
 # `mvn dependency:copy`, into a git-ignored cache; dev mode on 127.0.0.1:8081, management 9001.
 set -euo pipefail
@@ -77,5 +77,6 @@ case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   status) if ready; then echo up; else echo down; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  fetch) fetch; echo "$HOME_DIR" ;;
+  *) echo "usage: $0 start|stop|status|fetch" >&2; exit 2 ;;
 esac
