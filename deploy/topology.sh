@@ -149,7 +149,11 @@ start_keycloak() { # start_keycloak N: node N in production mode
         --cache-embedded-network-bind-address=127.0.0.1 \
         --cache-embedded-network-bind-port="${KC_CLUSTER[$n-1]}" \
         >>"$logfile" 2>&1 </dev/null &
-    echo $! > "$pidfile"
+    # kc.sh runs java as its child: the node is that process (kill -9 in the tests hits it).
+    local sh=$! java=""
+    for _ in $(seq 1 50); do java="$(pgrep -P "$sh" java || true)"; [ -n "$java" ] && break
+      sleep 0.2; done
+    echo "${java:-$sh}" > "$pidfile"
   }
 }
 
@@ -285,7 +289,7 @@ stop_pid() { # stop_pid NAME PIDFILE: SIGTERM its process group, wait, then SIGK
 stop() {
   stop_pid "connector replica 1" "$DIR/connector-1.pid"
   stop_pid "connector replica 2" "$DIR/connector-2.pid"
-  if alive "$DIR/nginx.pid"; then nginx -c "$DIR/nginx.conf" -p "$DIR/" -s quit; log "stopped nginx"; fi
+  if alive "$DIR/nginx.pid"; then nginx -c "$DIR/nginx.conf" -p "$DIR/" -s quit 2>/dev/null; log "stopped nginx"; fi
   stop_pid "Keycloak node 1" "$DIR/keycloak-node1.pid"
   stop_pid "Keycloak node 2" "$DIR/keycloak-node2.pid"
   if [ -s "$DIR/pg/data/PG_VERSION" ] && pg_up; then

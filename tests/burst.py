@@ -52,7 +52,7 @@ def send(url: str, method: str, path: str, body: Any = None, token: str = "",
     try:
         try:
             conn.connect()
-        except (ConnectionRefusedError, TimeoutError, socket.timeout):
+        except (ConnectionRefusedError, TimeoutError):
             answer.refused = True
             return answer
         headers = {"Content-Type": "application/scim+json", "Connection": "close"}

@@ -43,7 +43,7 @@ def test_a_token_revoked_through_one_node_is_refused_by_both_replicas(tls: ssl.S
                     send(replica, "GET", "/Users?count=1", token=value).status == 401:
                 refused_after[replica] = time.monotonic() - revoked
         time.sleep(0.2)
-    report(f"token revoked on node 1: refused after "
+    report("token revoked on node 1: refused after "
            + ", ".join(f"{r}: {t:.1f}s" for r, t in refused_after.items())
            + f" (cache {settings.token_cache_seconds}s)")
     assert set(refused_after) == set(REPLICAS)
