@@ -52,7 +52,7 @@ lint: venv
 	$(BIN)/uv lock --check --quiet
 	$(BIN)/hadolint deploy/Dockerfile
 	deploy/k8s-mappings.sh --check
-	$(BIN)/kubernetes-validate --strict $$(ls deploy/kubernetes/*.yaml | grep -v kustomization)
+	$(BIN)/kubernetes-validate --strict --quiet $$(ls deploy/kubernetes/*.yaml | grep -v kustomization)
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
