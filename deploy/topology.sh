@@ -81,9 +81,21 @@ pg_up() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 psql_admin() { pg_run "$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR/pg/run" -p "$PG_PORT" \
   -U postgres "$@"; }
 
+# PostgreSQL's user must reach its files: when the checkout is where it cannot (under /root),
+# they live in its home instead, linked from .cache/topology/pg.
+pg_place() {
+  as_root || return 0
+  runuser -u postgres -- test -x "$DIR" && return 0
+  local home; home="$(getent passwd postgres | cut -d: -f6)"
+  local alt; alt="$home/etude-topology-$(echo "$DIR" | sha1sum | cut -c1-12)"
+  mkdir -p "$alt" && chown postgres:postgres "$alt"
+  [ -L "$DIR/pg" ] || { rm -rf "$DIR/pg"; ln -s "$alt" "$DIR/pg"; }
+}
+
 start_postgres() {
   pg_up && return 0
   local data="$DIR/pg/data"
+  pg_place
   mkdir -p "$DIR/pg/run"
   as_root && chown postgres:postgres "$DIR/pg" "$DIR/pg/run"
   if [ ! -s "$data/PG_VERSION" ]; then
