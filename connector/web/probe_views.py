@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable
 from connector.scim.errors import ScimError, Unavailable
 from connector.web.http import error_response, scim_response
 
@@ -49,7 +49,7 @@ class Readiness:
     def _ask(self) -> bool:
         try:
             self._check()
-        except (ScimError, KeycloakHTTPError, OSError):
+        except (KeycloakUnavailable, KeycloakHTTPError, ScimError, OSError):
             return False
         return True
 
