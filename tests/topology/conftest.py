@@ -98,7 +98,7 @@ def kc(settings: Settings) -> Gateway:
 
 @pytest.fixture(scope="session")
 def etude() -> str:
-    code = f"T{secrets.token_hex(3)}"
+    code = f"T{secrets.token_hex(3)}".upper()
     cli("etude", "add", code, "--name", "Etude de test topologie")
     return code
 
