@@ -31,22 +31,27 @@ def test_a_token_revoked_through_one_node_is_refused_by_both_replicas(tls: ssl.S
                                                                       etude: str,
                                                                       settings: Settings):
     value = cli("token", "create", "--etude", etude).stdout.strip().splitlines()[-1]
-    # Both replicas have checked (and cached) the token before it is revoked.
-    assert [send(r, "GET", "/Users?count=1", token=value).status for r in REPLICAS] == [200, 200]
+
+    def statuses(replica: str, times: int = 8) -> list[int | None]:
+        return [send(replica, "GET", "/Users?count=1", token=value).status for _ in range(times)]
+
+    # Every worker of both replicas has checked (and cached) the token before it is revoked.
+    assert all(status == 200 for r in REPLICAS for status in statuses(r))
     cli("token", "revoke", value, "--etude", etude, keycloak_url=NODES[0])
     revoked = time.monotonic()
-    refused_after: dict[str, float] = {}
-    deadline = revoked + settings.token_cache_seconds + 1
-    while len(refused_after) < len(REPLICAS) and time.monotonic() < deadline + 5:
+    cache = settings.token_cache_seconds
+    last_accepted: dict[str, float] = {}
+    while time.monotonic() < revoked + cache + 1:
         for replica in REPLICAS:
-            if replica not in refused_after and \
-                    send(replica, "GET", "/Users?count=1", token=value).status == 401:
-                refused_after[replica] = time.monotonic() - revoked
+            if send(replica, "GET", "/Users?count=1", token=value).status == 200:
+                last_accepted[replica] = time.monotonic() - revoked
         time.sleep(0.2)
-    report("token revoked on node 1: refused after "
-           + ", ".join(f"{r}: {t:.1f}s" for r, t in refused_after.items())
-           + f" (cache {settings.token_cache_seconds}s)")
-    assert set(refused_after) == set(REPLICAS)
-    # The documented bound: no replica trusts a revoked token longer than the cache time.
-    assert max(refused_after.values()) <= settings.token_cache_seconds + 1
+    after = {r: statuses(r) for r in REPLICAS}
+    report("token revoked through node 1: last accepted "
+           + ", ".join(f"{r}: {last_accepted.get(r, 0):.1f}s" for r in REPLICAS)
+           + f" after the revocation (cache {cache}s); then "
+           + ", ".join(f"{r}: {after[r].count(401)}/{len(after[r])} refused" for r in REPLICAS))
+    # The documented bound: no worker of any replica trusts a revoked token longer than that.
+    assert all(t <= cache for t in last_accepted.values()), last_accepted
+    assert all(status == 401 for r in REPLICAS for status in after[r]), after
     assert send(SCIM, "GET", "/Users?count=1", token=value, context=tls).status == 401
