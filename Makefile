@@ -91,7 +91,7 @@ topology-stop:
 # Starts the topology when it is not up, and stops it afterwards only if this run started it.
 test-topology: venv
 	@if deploy/topology.sh status >/dev/null 2>&1; then started=0; else started=1; \
-	  deploy/topology.sh start || exit 1; fi; \
+	  deploy/topology.sh start || { deploy/topology.sh stop; exit 1; }; fi; \
 	$(BIN)/python -m pytest -q -s tests/topology; rc=$$?; \
 	if [ $$started = 1 ]; then deploy/topology.sh stop; fi; exit $$rc
 
