@@ -78,7 +78,9 @@ pg_run() { # run a PostgreSQL program as its own user (PostgreSQL refuses root)
   if as_root; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 pg_up() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
-psql_admin() { pg_run "$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR/pg/run" -p "$PG_PORT" \
+# The cluster's directory as PostgreSQL's user reaches it (through no link under /root).
+pg_dir() { readlink -f "$DIR/pg"; }
+psql_admin() { pg_run "$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h "$(pg_dir)/run" -p "$PG_PORT" \
   -U postgres "$@"; }
 
 # PostgreSQL's user must reach its files: when the checkout is where it cannot (under /root),
@@ -94,18 +96,18 @@ pg_place() {
 
 start_postgres() {
   pg_up && return 0
-  local data="$DIR/pg/data"
   pg_place
   mkdir -p "$DIR/pg/run"
-  as_root && chown postgres:postgres "$DIR/pg" "$DIR/pg/run"
-  if [ ! -s "$data/PG_VERSION" ]; then
-    log "creating the PostgreSQL cluster in $data"
-    pg_run "$(pg_bin)/initdb" -D "$data" -U postgres --auth-local=trust \
+  local pg; pg="$(pg_dir)"
+  as_root && chown postgres:postgres "$pg" "$pg/run"
+  if [ ! -s "$pg/data/PG_VERSION" ]; then
+    log "creating the PostgreSQL cluster in $pg/data"
+    pg_run "$(pg_bin)/initdb" -D "$pg/data" -U postgres --auth-local=trust \
       --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   fi
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  pg_run "$(pg_bin)/pg_ctl" -D "$data" -l "$DIR/pg/postgres.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$DIR/pg/run -c max_connections=200" \
+  pg_run "$(pg_bin)/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$pg/run -c max_connections=200" \
     >/dev/null
   local pw; pw="$(secret db-password)"
   if ! psql_admin -tAc "select 1 from pg_roles where rolname='keycloak'" | grep -q 1; then
@@ -305,7 +307,7 @@ stop() {
   stop_pid "Keycloak node 1" "$DIR/keycloak-node1.pid"
   stop_pid "Keycloak node 2" "$DIR/keycloak-node2.pid"
   if [ -s "$DIR/pg/data/PG_VERSION" ] && pg_up; then
-    pg_run "$(pg_bin)/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null
+    pg_run "$(pg_bin)/pg_ctl" -D "$(pg_dir)/data" -m fast -w stop >/dev/null
     log "stopped PostgreSQL"
   fi
 }
