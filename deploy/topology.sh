@@ -206,11 +206,13 @@ start_nginx() {
 
 # -- the connector -------------------------------------------------------------------------
 write_env() {
-  umask 077
+  local client_secret; client_secret="$(secret client-secret)"
+  touch "$DIR/connector.env" "$DIR/admin.env"
+  chmod 600 "$DIR/connector.env" "$DIR/admin.env"
   cat > "$DIR/connector.env" <<EOF
 CONNECTOR_KEYCLOAK_URL=https://127.0.0.1:$KC_PUBLIC_PORT
 CONNECTOR_REALM=$REALM
-CONNECTOR_CLIENT_SECRET=$(secret client-secret)
+CONNECTOR_CLIENT_SECRET=$client_secret
 CONNECTOR_BASE_URL=https://127.0.0.1:$SCIM_PORT/scim/v2
 CONNECTOR_DEV_MODE=0
 REQUESTS_CA_BUNDLE=$DIR/tls/cert.pem
