@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The production topology on one machine (make topology / make topology-stop):
-#   PostgreSQL (own cluster, 127.0.0.1:55432)
+#   PostgreSQL (own cluster, 127.0.0.1:15432)
 #   two Keycloak nodes in production mode on it, clustered through the database (jdbc-ping):
 #     http 127.0.0.1:8181 and :8182, management (health, metrics) :9101 and :9102
 #   two connector replicas on gunicorn: 127.0.0.1:8281 and :8282
@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KEYCLOAK_VERSION="${KEYCLOAK_VERSION:-26.5.6}"
 DIR="${TOPOLOGY_DIR:-$ROOT/.cache/topology}"
-PG_PORT=55432
+PG_PORT=15432  # below the ephemeral range (32768-60999): no outgoing socket can hold it
 KC_PORTS=(8181 8182)
 KC_MGMT=(9101 9102)
 KC_CLUSTER=(7801 7802)
