@@ -67,10 +67,11 @@ class Lease:
 
     ends: float  # time.monotonic() deadline
     groups: dict[str, str] = field(default_factory=dict)  # key -> lock group id
+    margin: float = 0.0  # the longest one Keycloak call may take
 
     def check(self) -> None:
-        """Raise LeaseExpired when the lease is over: the next step must not run."""
-        if time.monotonic() >= self.ends:
+        """Raise LeaseExpired unless one more call can end before the lease does."""
+        if time.monotonic() + self.margin >= self.ends:
             raise LeaseExpired("the write took longer than its lock's lease")
 
 
@@ -85,10 +86,11 @@ class Locks:
     """Hand out write locks by key; `with locks.hold("user:<id>") as lease:`."""
 
     def __init__(self, gw: Gateway, lease_seconds: float = 60.0,
-                 wait_seconds: float = 15.0) -> None:
+                 wait_seconds: float = 15.0, call_seconds: float = 0.0) -> None:
         self.gw = gw
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
+        self.call_seconds = call_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._mutexes: dict[str, tuple[threading.Lock, int]] = {}
         self._table = threading.Lock()
@@ -165,7 +167,7 @@ class Locks:
             if resp.status_code == 201:
                 group_id = str(resp.headers.get("Location", "")).rstrip("/").rsplit("/", 1)[-1]
                 # The lease counts from before the POST: the holder never outlives it.
-                return Lease(started + self.lease_seconds, {key: group_id})
+                return Lease(started + self.lease_seconds, {key: group_id}, self.call_seconds)
             if resp.status_code == 404:  # the root was removed by hand: make it again
                 self._root = None
                 continue

@@ -118,8 +118,9 @@ class TeamStore:
                         body={"name": name, "attributes": attributes})
 
     def delete(self, group_id: str) -> None:
-        """Delete a group and its subgroups: their members lose the roles at once."""
-        self.gw.request("DELETE", self.gw.path("/groups/{g}", g=group_id))
+        """Delete a group and its subgroups (their members lose the roles at once); one already
+        gone counts as deleted (a load balancer may replay a DELETE that committed)."""
+        self.gw.request("DELETE", self.gw.path("/groups/{g}", g=group_id), ok=(204, 404))
 
     def members(self, group_id: str, first: int, max_results: int,
                 brief: bool = True) -> list[dict[str, Any]]:

@@ -109,7 +109,7 @@ def test_titulaire_reviews_declares_attests_and_signs_out(server, world, browser
     patch = [line for line in lines if line["action"] == "user.patch"
              and line["target"] == world.ids["edepart"]]
     assert patch and patch[-1]["who"] == "etude:P1:portal:jmartin"
-    assert patch[-1]["changed"] == [f"{E}:departureDate"]
+    assert patch[-1]["changed"] == [f"{E}:departureDate", f"{E}:departureDeclaredBy"]
 
     # The day after his last day, the nightly job revokes him in Keycloak.
     tomorrow = world.today + timedelta(days=1)
