@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 KEYCLOAK_VERSION ?= 26.5.6
 export KEYCLOAK_VERSION
 
-.PHONY: venv lock keycloak keycloak-stop bootstrap run test lint unit integration browser \
+.PHONY: tools venv lock keycloak keycloak-stop bootstrap run test lint unit integration browser \
 	browser-deps bench clean topology topology-stop test-topology k8s-mappings
 
 $(BIN)/connector: pyproject.toml uv.lock
@@ -25,6 +25,13 @@ lock:
 
 # The embedded development default: Keycloak in dev mode, signed in as its admin/admin.
 run test unit integration browser bench: export CONNECTOR_DEV_MODE := 1
+
+# Debian packages the tests use: redis-server (rate limits shared by replicas) and promtool
+# (from the prometheus package: checks and unit-tests deploy/prometheus/alerts.yaml).
+tools:
+	@if ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends redis-server prometheus >/dev/null; fi
 
 keycloak:
 	@deploy/keycloak.sh start
@@ -54,7 +61,7 @@ lint: venv
 	deploy/k8s-mappings.sh --check
 	$(BIN)/kubernetes-validate --strict --quiet $$(ls deploy/kubernetes/*.yaml | grep -v kustomization)
 
-unit: venv
+unit: venv tools
 	$(BIN)/python -m pytest -q tests/unit
 
 # Starts Keycloak when none is up, and stops it afterwards only if this run started it.
@@ -65,7 +72,7 @@ define with_keycloak
 	if [ $$started = 1 ]; then deploy/keycloak.sh stop; fi; exit $$rc
 endef
 
-integration: venv
+integration: venv tools
 	$(call with_keycloak,$(BIN)/python -m pytest -q tests/integration)
 
 # « Mon étude » in a real browser: Debian's chromium (Playwright drives it; none is downloaded).

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.observability.logs import current_request_id
+
 log = logging.getLogger("connector.audit")
 
 # Attribute names only ever appear; values of these never do.
@@ -22,9 +24,10 @@ def audit(action: str, *, who: str, etude: str | None, target: str | None,
         "event": "audit", "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "action": action, "who": who, "etude": etude, "target": target,
         "changed": sorted(set(changed or [])), "outcome": outcome,
+        "request_id": current_request_id(),
     }
     line.update({k: v for k, v in extra.items() if k not in SECRET_NAMES})
-    log.info(json.dumps(line, ensure_ascii=False, sort_keys=True))
+    log.info(json.dumps(line, ensure_ascii=False, sort_keys=True), extra={"fields": line})
     return line
 
 

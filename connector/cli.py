@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from typing import Any
 
@@ -11,9 +13,14 @@ from connector import __version__
 from connector.keycloak.bootstrap import bootstrap as run_bootstrap
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable, connect
+from connector.keycloak.locks import LockBusy
 from connector.mappings import MappingError, get_mappings
+from connector.observability.jobs import published, reconcile_exit_code
+from connector.observability.logs import configure_logging
 from connector.scim.errors import ScimError
 from connector.settings import Settings, admin_refusal
+
+log = logging.getLogger("connector.cli")
 
 
 class Context:
@@ -143,17 +150,25 @@ def token() -> None:
 @token.command("create")
 @click.option("--etude", "etude_code", default=None, help="Étude code the token acts for.")
 @click.option("--admin", is_flag=True, help="A token that sees every étude.")
+@click.option("--expires-in", "expires_in", type=click.IntRange(0, 3650), default=365,
+              show_default=True, metavar="DAYS", help="Days until it stops working; 0: never.")
+@click.option("--read-only", is_flag=True, help="It may read and search, never write.")
 @pass_ctx
-def token_create(ctx: Context, etude_code: str | None, admin: bool) -> None:
+def token_create(ctx: Context, etude_code: str | None, admin: bool, expires_in: int,
+                 read_only: bool) -> None:
     """Print a new bearer token alone on the last line (shown once, stored as a hash)."""
     if bool(etude_code) == admin:
         raise click.UsageError("give exactly one of --etude CODE or --admin")
     try:
-        token_id, value = ctx.directory().create_token(None if admin else etude_code)
+        token_id, value = ctx.directory().create_token(None if admin else etude_code,
+                                                       expires_in, read_only)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
     scope = "admin" if admin else f"étude {etude_code}"
-    click.echo(f"token {token_id} for {scope}; keep it secret, it is shown only once:")
+    rights = "read-only" if read_only else "read-write"
+    until = f"expires in {expires_in} day(s)" if expires_in else "never expires"
+    click.echo(f"token {token_id} for {scope}, {rights}, {until}; keep it secret, it is "
+               "shown only once:")
     click.echo(value)
 
 
@@ -173,9 +188,11 @@ def token_revoke(ctx: Context, token_or_id: str, etude_code: str | None) -> None
 @click.option("--etude", "etude_code", default=None)
 @pass_ctx
 def token_list(ctx: Context, etude_code: str | None) -> None:
-    """List token ids and creation times (never the tokens)."""
-    for token_id, created in ctx.directory().list_tokens(etude_code):
-        click.echo(f"{token_id}\t{created}")
+    """List tokens: id, creation, expiry, rights, last use (never the tokens)."""
+    from connector.keycloak.tokens import token_lines
+
+    for line in token_lines(ctx.directory().list_tokens(etude_code)):
+        click.echo(line)
 
 
 # -- lifecycle: expiry, upcoming report, reconciliation ---------------------------------------
@@ -216,17 +233,19 @@ def expire(ctx: Context, as_of: Any, dry_run: bool, as_json: bool,
     # Kubernetes stops a Job with SIGTERM: unwind normally so the lock is released.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     day = as_of.date() if as_of else None
-    life = _lifecycle(ctx)
-    if upcoming is not None:
-        report = life.upcoming(upcoming, day)
-    else:
-        try:
-            report = life.expire(day, dry_run=dry_run)
-        except LockHeld as exc:
-            click.echo(f"expire: {exc}; not running (exit {EXIT_LOCKED}).", err=True)
-            sys.exit(EXIT_LOCKED)
-    _emit(report, as_json)
-    sys.exit(report.exit_code)
+    with published(ctx.settings, "expire", upcoming is None and not dry_run) as run:
+        life = _lifecycle(ctx)
+        if upcoming is not None:
+            report = life.upcoming(upcoming, day)
+        else:
+            try:
+                report = life.expire(day, dry_run=dry_run)
+            except LockHeld as exc:
+                log.warning("expire: %s; not running (exit %s).", exc, EXIT_LOCKED)
+                sys.exit(EXIT_LOCKED)
+        run.report = report
+        _emit(report, as_json)
+        sys.exit(report.exit_code)
 
 
 @cli.command()
@@ -235,22 +254,37 @@ def expire(ctx: Context, as_of: Any, dry_run: bool, as_json: bool,
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_ctx
 def reconcile(ctx: Context, apply: bool, etude_code: str | None, as_json: bool) -> None:
-    """Compare users' Keycloak state with their records; repair with --apply (R8-R10)."""
-    report = _lifecycle(ctx).reconcile(etude_code, apply=apply)
-    _emit(report, as_json)
-    sys.exit(report.exit_code)
+    """Compare users' Keycloak state with their records; repair with --apply (R8-R10).
+
+    Exit 0 consistent or repaired, 1 a user failed or Keycloak unreachable, 3 differences found.
+    """
+    with published(ctx.settings, "reconcile", etude_code is None) as run:
+        run.report = _lifecycle(ctx).reconcile(etude_code, apply=apply)
+        _emit(run.report, as_json)
+        sys.exit(reconcile_exit_code(run.report, apply))
 
 
 def main() -> None:
-    """Run the CLI, turning Keycloak failures into one clear line and exit code 1."""
+    """Run the CLI; every line on stderr is JSON, failures one clear line and exit code 1."""
+    configure_logging(os.environ.get("CONNECTOR_LOG_LEVEL", "INFO"))
     try:
-        cli(standalone_mode=True)
+        code = cli.main(standalone_mode=False)
     except KeycloakUnavailable as exc:
-        click.echo(f"connector: Keycloak cannot be reached ({exc}); retry later.", err=True)
+        log.error("connector: Keycloak cannot be reached (%s); retry later.", exc)
         sys.exit(1)
-    except (ScimError, KeycloakHTTPError) as exc:
-        click.echo(f"connector: {getattr(exc, 'detail', exc)}", err=True)
+    except (ScimError, KeycloakHTTPError, LockBusy) as exc:
+        log.error("connector: %s", getattr(exc, "detail", exc))
         sys.exit(1)
+    except click.ClickException as exc:
+        log.error("connector: %s (see --help)", exc.format_message())
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        log.error("connector: aborted")
+        sys.exit(1)
+    except Exception:
+        log.exception("connector: unexpected error")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

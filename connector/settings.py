@@ -59,6 +59,18 @@ class Settings:
     # auto: Secure when portal_url is https; true/false force it.
     portal_cookie_secure: str = "auto"
     portal_attestation_days: int = 180
+    # Operations: proxies, admission control, metrics (README: Settings, On call).
+    trusted_proxies: int = 0
+    ratelimit_per_second: int = 50
+    ratelimit_burst: int = 100
+    ratelimit_storage: str = ""
+    etude_max_concurrent: int = 0
+    auth_failures_per_minute: int = 60
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
+    metrics_dir: str = ""
+    metrics_textfile_dir: str = ""
+    metrics_pushgateway: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

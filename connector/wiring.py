@@ -45,10 +45,10 @@ def build_services(settings: Settings, gateway: Gateway | None = None) -> Servic
     gw = gateway or Gateway(settings)
     clients = Clients(gw)
     users_store, teams_store = UserStore(gw, clients), TeamStore(gw, clients)
-    directory = EtudeDirectory(gw, settings.token_cache_seconds)
     locks = Locks(gw, lease_seconds=settings.lock_lease_seconds,
                   wait_seconds=settings.lock_wait_seconds,
                   call_seconds=settings.keycloak_timeout)
+    directory = EtudeDirectory(gw, settings.token_cache_seconds, locks)
     delegation = Delegation(teams_store, list(mappings.platforms))
     users = UserService(users_store, directory, mappings, locks, delegation,
                         max_candidates=settings.max_candidates)

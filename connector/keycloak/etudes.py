@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connector.keycloak.gateway import Gateway, collect
 from connector.keycloak.layout import ETUDES_ROOT
-
-if TYPE_CHECKING:
-    from connector.keycloak.locks import Locks
+from connector.keycloak.locks import Locks
+from connector.keycloak.tokens import (  # noqa: F401 - their home before tokens.py
+    ADMIN_SCOPE,
+    PREFIX,
+    TOKEN_ATTR,
+    Tokens,
+    hash_secret,
+    parse_token,
+)
 
 # An étude code is written one way only (upper case), so that no case variant of a code can
 # name another étude (Keycloak's attribute queries ignore case; group paths do not).
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 RESERVED_CODES = frozenset({"ADMIN", "ETUDES", "CONNECTOR", "ROOT", "SYSTEM"})
-TOKEN_ATTR = "connectorTokens"  # values "<id>:<sha256 hex>:<created ISO>"
-ADMIN_SCOPE = "admin"
-PREFIX = "cnx"
 ATTEST_ATTR = "portalAttestations"  # JSON values, newest first (see Attestation)
 ATTEST_KEEP = 24  # the history kept on the group: years of half-yearly reviews
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -42,6 +40,7 @@ class Principal:
     token_id: str
     etude: str | None
     actor: str | None = None
+    read_only: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -120,28 +119,15 @@ def canonical_code_problem(code: object) -> tuple[str, str] | None:
     return None
 
 
-def hash_secret(secret: str) -> str:
-    """Hash a high-entropy token secret (SHA-256 suffices: it is never guessable)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def parse_token(token: str) -> tuple[str, str, str] | None:
-    """Split `cnx.<scope>.<id>.<secret>` into scope, id and secret."""
-    parts = token.split(".")
-    if len(parts) != 4 or parts[0] != PREFIX or not all(parts[1:]):
-        return None
-    return parts[1], parts[2], parts[3]
-
-
 class EtudeDirectory:
     """Register études and issue, check and revoke their tokens, all stored in Keycloak."""
 
-    def __init__(self, gw: Gateway, cache_seconds: int = 10) -> None:
+    def __init__(self, gw: Gateway, cache_seconds: int = 10, locks: Locks | None = None) -> None:
         self.gw = gw
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
         self._ids: dict[str, str] = {}
+        self.tokens = Tokens(gw, (locks or Locks(gw)).hold, cache_seconds, valid_scope=lambda s:
+                             s == ADMIN_SCOPE or canonical_code_problem(s) is None)
 
     # -- groups -----------------------------------------------------------------------------
     def group(self, code: str | None = None) -> dict[str, Any] | None:
@@ -216,47 +202,19 @@ class EtudeDirectory:
         history = attestations_of(self.group(code) or {})
         return history[0] if history else None
 
-    # -- tokens -----------------------------------------------------------------------------
-    def _holder(self, scope: str) -> dict[str, Any] | None:
-        return self.group() if scope == ADMIN_SCOPE else self.group(scope)
-
-    def create_token(self, etude: str | None) -> tuple[str, str]:
+    # -- tokens (connector/keycloak/tokens.py) ----------------------------------------------
+    def create_token(self, etude: str | None, expires_in_days: int = 365,
+                     read_only: bool = False) -> tuple[str, str]:
         """Issue a token for an étude (or admin when None); return (token id, bearer token)."""
-        scope = etude or ADMIN_SCOPE
-        holder = self._holder(scope)
-        if holder is None:
-            raise LookupError(f"étude {etude} is not registered: `connector etude add` first"
-                              if etude else "run `connector bootstrap` first")
-        token_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        attrs = holder.get("attributes") or {}
-        attrs.setdefault(TOKEN_ATTR, []).append(f"{token_id}:{hash_secret(secret)}:{stamp}")
-        self._put_attributes(holder, attrs)
-        return token_id, f"{PREFIX}.{scope}.{token_id}.{secret}"
+        return self.tokens.create(etude, expires_in_days, read_only)
 
     def revoke_token(self, token_or_id: str, etude: str | None = None) -> bool:
         """End a token, given the token itself or its id (with its étude, or admin)."""
-        parsed = parse_token(token_or_id)
-        scope, token_id = (parsed[0], parsed[1]) if parsed else (etude or ADMIN_SCOPE,
-                                                                 token_or_id)
-        holder = self._holder(scope)
-        if holder is None:
-            return False
-        attrs = holder.get("attributes") or {}
-        kept = [v for v in attrs.get(TOKEN_ATTR, []) if v.split(":", 1)[0] != token_id]
-        if len(kept) == len(attrs.get(TOKEN_ATTR, [])):
-            return False
-        attrs[TOKEN_ATTR] = kept
-        self._put_attributes(holder, attrs)
-        with self._lock:
-            self._cache.clear()
-        return True
+        return self.tokens.revoke(token_or_id, etude)
 
-    def list_tokens(self, etude: str | None) -> list[tuple[str, str]]:
-        """Return (token id, created) of an étude's tokens, or the admin ones."""
-        holder = self._holder(etude or ADMIN_SCOPE) or {}
-        values = (holder.get("attributes") or {}).get(TOKEN_ATTR, [])
-        return [(v.split(":")[0], v.split(":", 2)[2]) for v in values]
+    def list_tokens(self, etude: str | None) -> list[dict[str, Any]]:
+        """Describe an étude's tokens, or the admin ones: dates and rights, never secrets."""
+        return self.tokens.list(etude)
 
     def _put_attributes(self, group: dict[str, Any], attrs: dict[str, list[str]]) -> None:
         rep = {"name": group["name"], "attributes": attrs}
@@ -264,32 +222,6 @@ class EtudeDirectory:
 
     def authenticate(self, token: str) -> Principal | None:
         """Check a bearer token against the stored hashes (cached briefly per process)."""
-        now = time.monotonic()
-        key = hash_secret(token)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and now - hit[0] < self.cache_seconds:
-                return hit[1]
-        principal = self._check(token)
-        with self._lock:
-            if len(self._cache) > 10000:
-                self._cache.clear()
-            self._cache[key] = (now, principal)
-        return principal
-
-    def _check(self, token: str) -> Principal | None:
-        parsed = parse_token(token)
-        if parsed is None:
-            return None
-        scope, token_id, secret = parsed
-        if scope != ADMIN_SCOPE and canonical_code_problem(scope) is not None:
-            return None
-        holder = self._holder(scope)
-        if holder is None:  # R11: a token for an unknown étude is refused
-            return None
-        digest = hash_secret(secret)
-        for value in (holder.get("attributes") or {}).get(TOKEN_ATTR, []):
-            tid, stored = value.split(":")[:2]
-            if tid == token_id and hmac.compare_digest(stored, digest):
-                return Principal(token_id, None if scope == ADMIN_SCOPE else scope)
-        return None
+        grant = self.tokens.authenticate(token)
+        return None if grant is None else Principal(grant.token_id, grant.etude,
+                                                    read_only=grant.read_only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -74,6 +75,8 @@ class Gateway:
         self._connection = connection
         self._lock = threading.Lock()
         self.calls = 0
+        # Told of every call: (method, path, outcome, seconds); the metrics listen here.
+        self.observer: Callable[[str, str, str, float], None] | None = None
 
     @property
     def connection(self) -> KeycloakOpenIDConnection:
@@ -91,6 +94,24 @@ class Gateway:
     def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
              body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
         """Send one request and return the raw response; outages raise KeycloakUnavailable."""
+        if self.observer is None:
+            return self._send(method, path, params=params, body=body, ok=ok)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            resp = self._send(method, path, params=params, body=body, ok=ok)
+            outcome = str(resp.status_code)
+            return resp
+        except KeycloakHTTPError as exc:
+            outcome = str(exc.status)
+            raise
+        except KeycloakUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            self.observer(method, path, outcome, time.perf_counter() - started)
+
+    def _send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+              body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         data = json.dumps(body) if body is not None else ""
         self.calls += 1

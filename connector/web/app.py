@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 from flask import Flask, g, request
@@ -12,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError, KeycloakUnavailable, UnsafePath
 from connector.keycloak.locks import LeaseExpired, LockBusy
+from connector.observability.logs import configure_logging
 from connector.portal.setup import setup_portal
 from connector.scim.errors import (
     NotFound,
@@ -21,8 +21,12 @@ from connector.scim.errors import (
     keycloak_unavailable,
 )
 from connector.settings import Settings
+from connector.web.admission import setup_admission, setup_quotas
 from connector.web.http import error_response
 from connector.web.limits import setup_limits
+from connector.web.metrics import setup_metrics
+from connector.web.proxies import setup_proxies
+from connector.web.request_log import setup_request_log
 from connector.wiring import build_services
 
 log = logging.getLogger("connector")
@@ -36,22 +40,22 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.config["SETTINGS"] = settings
     setup_logging(settings)
     setup_services(app, settings, gateway)
+    setup_proxies(app, settings)
+    setup_request_log(app)
+    setup_metrics(app)
     setup_limits(app, settings)
     setup_errors(app)
+    setup_admission(app, settings)
     setup_auth(app)
+    setup_quotas(app, settings)
     setup_routes(app)
     setup_portal(app, settings)
     return app
 
 
 def setup_logging(settings: Settings) -> None:
-    """Send the connector's and the audit logs to stderr as one line per event (R10)."""
-    root = logging.getLogger("connector")
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
-    root.setLevel(settings.log_level.upper())
+    """Send every log line to stderr as one JSON object, audit lines included (R10)."""
+    configure_logging(settings.log_level)
 
 
 def setup_services(app: Flask, settings: Settings, gateway: Gateway | None) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import errno
-import logging
 import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
+from connector.observability.exposition import gunicorn_options
 from connector.settings import Settings
 
 WORKER_CLASS = "connector.web.server.DrainingWorker"
@@ -75,16 +75,15 @@ class ConnectorServer(BaseApplication):
                    # heartbeats in memory, not on a root file system that may be read-only.
                    "control_socket_disable": True,
                    "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None}
+        # JSON lines for gunicorn's own logs; /metrics served by the master, adding up workers.
+        options.update(gunicorn_options(s))
         for key, value in options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
         from connector.web.app import create_app
 
-        app = create_app(self.settings)
-        # gunicorn configures its own loggers: keep one line per event on stderr.
-        logging.getLogger("connector").propagate = False
-        return app
+        return create_app(self.settings)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
