@@ -59,8 +59,12 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture(scope="session")
 def settings(mailbox: Mailbox) -> Settings:
     realm = f"test-{secrets.token_hex(4)}"
+    # Admission control is tested with apps of its own (test_admission.py): the shared app
+    # must not throttle the quick bursts of the other tests.
     return Settings.from_env(realm=realm, smtp_host="127.0.0.1",
-                             smtp_port=mailbox.port)  # type: ignore[attr-defined]
+                             smtp_port=mailbox.port,  # type: ignore[attr-defined]
+                             ratelimit_per_second=100_000, ratelimit_burst=100_000,
+                             etude_max_concurrent=1_000, auth_failures_per_minute=100_000)
 
 
 @pytest.fixture(scope="session")
