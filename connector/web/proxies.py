@@ -10,12 +10,16 @@ answering whatever the Host (Kubernetes sends the pod's address).
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Request
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from connector.scim.errors import BadRequest
 from connector.settings import Settings
+from connector.web.http import error_response
 
 SCIM = "/scim/v2"
 
@@ -48,3 +52,9 @@ def setup_proxies(app: Flask, settings: Settings) -> None:
             pass  # the property above decides per path
 
     app.request_class = HostCheckedRequest
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_: SecurityError) -> Any:
+        return error_response(BadRequest(
+            "The Host header does not name this service.",
+            detail_fr="L'en-tête Host ne désigne pas ce service."))
