@@ -73,14 +73,13 @@ def json_handler(stream: Any = None) -> logging.Handler:
 def configure_logging(level: str = "INFO") -> None:
     """Send every logger's lines (the connector's, the server's, libraries') to stderr as JSON.
 
-    Idempotent: the root logger gets one JSON handler, added before a WSGI server's own set-up
-    (waitress calls logging.basicConfig, which then adds nothing).
+    Idempotent: the root logger gets one JSON handler (none more when gunicorn's logging
+    configuration gave it one), added before waitress's set-up (its logging.basicConfig then
+    adds nothing).
     """
     root = logging.getLogger()
-    if not any(getattr(h, "_connector_json", False) for h in root.handlers):
-        handler = json_handler()
-        handler._connector_json = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        root.addHandler(json_handler())
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
     connector = logging.getLogger("connector")
