@@ -111,7 +111,8 @@ def test_expire_writes_its_figures_for_the_textfile_collector(settings, marker, 
                                                               ) -> None:
     far = date(2098, 6, 1)
     marker.set_last_completed(far - timedelta(days=2))
-    env = {"CONNECTOR_REALM": settings.realm, "CONNECTOR_METRICS_TEXTFILE_DIR": str(tmp_path)}
+    env = {"CONNECTOR_REALM": settings.realm, "CONNECTOR_DEV_MODE": "1",
+           "CONNECTOR_METRICS_TEXTFILE_DIR": str(tmp_path)}
     result = CliRunner().invoke(cli, ["expire", "--as-of", far.isoformat(), "--json"], env=env)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)  # the --json report is what it always was
@@ -164,7 +165,7 @@ def test_reconcile_exits_3_on_differences_and_pushes_its_figures(settings, admin
     _drift(admin, kc, etude)
     server = HTTPServer(("127.0.0.1", 0), _Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {"CONNECTOR_REALM": settings.realm,
+    env = {"CONNECTOR_REALM": settings.realm, "CONNECTOR_DEV_MODE": "1",
            "CONNECTOR_METRICS_PUSHGATEWAY": f"127.0.0.1:{server.server_port}"}
     try:
         found = CliRunner().invoke(cli, ["reconcile", "--etude", etude], env=env)
@@ -180,7 +181,8 @@ def test_reconcile_exits_3_on_differences_and_pushes_its_figures(settings, admin
 
 
 def test_a_full_reconcile_publishes_its_differences(settings, tmp_path) -> None:
-    env = {"CONNECTOR_REALM": settings.realm, "CONNECTOR_METRICS_TEXTFILE_DIR": str(tmp_path)}
+    env = {"CONNECTOR_REALM": settings.realm, "CONNECTOR_DEV_MODE": "1",
+           "CONNECTOR_METRICS_TEXTFILE_DIR": str(tmp_path)}
     result = CliRunner().invoke(cli, ["reconcile", "--json"], env=env)
     report = json.loads(result.output)
     figures = _prom(tmp_path / "connector_reconcile.prom")
@@ -198,7 +200,7 @@ def test_jobs_push_to_a_push_gateway_when_one_is_set(settings, marker) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     far = date(2098, 7, 1)
     marker.set_last_completed(far - timedelta(days=1))
-    env = {"CONNECTOR_REALM": settings.realm,
+    env = {"CONNECTOR_REALM": settings.realm, "CONNECTOR_DEV_MODE": "1",
            "CONNECTOR_METRICS_PUSHGATEWAY": f"http://127.0.0.1:{server.server_port}"}
     try:
         result = CliRunner().invoke(cli, ["expire", "--as-of", far.isoformat()], env=env)

@@ -39,7 +39,9 @@ def free_port() -> int:
 def env_for(settings: Any, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_",
                                                                     "PROMETHEUS_"))}
-    env.update({"CONNECTOR_REALM": settings.realm, "CONNECTOR_HOST": "127.0.0.1", **extra})
+    # Dev mode: these processes sign in as the bootstrap administrator, like the suite.
+    env.update({"CONNECTOR_REALM": settings.realm, "CONNECTOR_HOST": "127.0.0.1",
+                "CONNECTOR_DEV_MODE": "1", **extra})
     return env
 
 

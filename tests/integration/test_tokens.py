@@ -18,7 +18,8 @@ from tests.integration.conftest import unique
 
 
 def _cli(settings: Any, *args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), env={"CONNECTOR_REALM": settings.realm})
+    return CliRunner().invoke(cli, list(args), env={"CONNECTOR_REALM": settings.realm,
+                                                        "CONNECTOR_DEV_MODE": "1"})
 
 
 def _etude(admin_gw: Any) -> str:
