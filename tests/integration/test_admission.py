@@ -80,17 +80,18 @@ def _burst(app: Any, token: str, n: int, lang: str = "en") -> list[Any]:
 
 
 def test_an_etude_over_its_rate_gets_429_the_others_do_not(settings, tokens) -> None:
-    app = make_app(settings, ratelimit_per_second=1, ratelimit_burst=5)
-    answers = _burst(app, tokens["E1"], 6, lang="fr")
-    assert [r.status_code for r in answers] == [200] * 5 + [429]
+    # 10 in any 10 s: wide enough that a slow first token check cannot let the window pass.
+    app = make_app(settings, ratelimit_per_second=1, ratelimit_burst=10)
+    answers = _burst(app, tokens["E1"], 11, lang="fr")
+    assert [r.status_code for r in answers] == [200] * 10 + [429]
     refused = answers[-1]
-    assert 1 <= int(refused.headers["Retry-After"]) <= 5
+    assert 1 <= int(refused.headers["Retry-After"]) <= 10
     assert refused.json["schemas"] == [ERROR] and refused.json["status"] == "429"
     assert "Trop de requêtes pour cette étude" in refused.json["detail"]
     assert refused.headers["X-Request-Id"]
-    assert [r.status_code for r in _burst(app, tokens["E2"], 5)] == [200] * 5
+    assert [r.status_code for r in _burst(app, tokens["E2"], 10)] == [200] * 10
     # In memory the count is this process's: another replica counts on its own.
-    other = make_app(settings, ratelimit_per_second=1, ratelimit_burst=5)
+    other = make_app(settings, ratelimit_per_second=1, ratelimit_burst=10)
     assert _burst(other, tokens["E1"], 1)[0].status_code == 200
 
 
@@ -121,11 +122,11 @@ def redis_url() -> Iterator[str]:
 
 def test_the_rate_holds_across_replicas_through_redis(settings, tokens, redis_url) -> None:
     redis.Redis.from_url(redis_url).flushall()
-    one, two = (make_app(settings, ratelimit_per_second=1, ratelimit_burst=6,
+    one, two = (make_app(settings, ratelimit_per_second=1, ratelimit_burst=30,
                          ratelimit_storage=redis_url) for _ in range(2))
-    statuses = [r.status_code for r in _burst(one, tokens["E1"], 3)]
-    statuses += [r.status_code for r in _burst(two, tokens["E1"], 3)]
-    assert statuses == [200] * 6
+    statuses = [r.status_code for r in _burst(one, tokens["E1"], 15)]
+    statuses += [r.status_code for r in _burst(two, tokens["E1"], 15)]
+    assert statuses == [200] * 30  # 30 in any 30 s, counted once for both replicas
     assert _burst(one, tokens["E1"], 1)[0].status_code == 429
     assert _burst(two, tokens["E1"], 1)[0].status_code == 429
     assert _burst(two, tokens["E2"], 1)[0].status_code == 200
