@@ -242,6 +242,7 @@ def expire(ctx: Context, as_of: Any, dry_run: bool, as_json: bool,
                 report = life.expire(day, dry_run=dry_run)
             except LockHeld as exc:
                 log.warning("expire: %s; not running (exit %s).", exc, EXIT_LOCKED)
+                click.echo(f"expire: {exc}; not running (exit {EXIT_LOCKED}).")
                 sys.exit(EXIT_LOCKED)
         run.report = report
         _emit(report, as_json)

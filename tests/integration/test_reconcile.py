@@ -77,7 +77,7 @@ def test_hand_edits_are_reported_repaired_with_apply_then_zero(admin, etude, kc,
                body=[role])
 
     result = reconcile_cli(settings, "--etude", etude)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # differences found and left alone
     assert "enabled is true, should be false" in result.output
     assert "member of /v3/huissier, should not be" in result.output
     assert f"direct client role mars:{role['name']}" in result.output
@@ -141,7 +141,7 @@ def test_team_delegation_is_not_drift_but_a_hand_made_one_is(e2, kc, settings):
 
     result = CliRunner().invoke(cli, ["reconcile", "--etude", "E2", "--json"],
                                 env={"CONNECTOR_REALM": settings.realm})
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # the hand-made membership is a difference
     found = {u["id"]: u for u in json.loads(result.stdout)["users"]}
     assert uid not in found
     assert found[other]["differences"] == [f"member of {sub}, should not be"]

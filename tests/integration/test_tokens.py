@@ -77,7 +77,8 @@ def test_token_revoke_ends_a_token_and_its_last_use(settings, admin_gw) -> None:
     assert _cli(settings, "token", "revoke", token_id, "--etude", code).exit_code == 1
 
 
-def _race(tokens: Tokens, code: str, doomed: list[str], creators: int) -> list[str]:
+def _race(tokens: Tokens, code: str, doomed: list[str], creators: int
+          ) -> tuple[list[str], list[BaseException]]:
     """Create `creators` tokens while revoking `doomed` ones, all threads at once."""
     made: list[str] = []
     errors: list[BaseException] = []
@@ -103,8 +104,7 @@ def _race(tokens: Tokens, code: str, doomed: list[str], creators: int) -> list[s
         worker.start()
     for worker in workers:
         worker.join(120)
-    assert errors == []
-    return made
+    return made, errors
 
 
 def _stored(admin_gw: Any, code: str) -> set[str]:
@@ -116,7 +116,8 @@ def test_concurrent_creates_and_revokes_lose_nothing(admin_gw) -> None:
     directory = EtudeDirectory(admin_gw)
     kept = directory.create_token(code)[0]
     doomed = [directory.create_token(code)[0] for _ in range(3)]
-    made = _race(directory.tokens, code, doomed, creators=4)
+    made, errors = _race(directory.tokens, code, doomed, creators=4)
+    assert errors == []
     assert _stored(admin_gw, code) == {kept, *made}
 
 
@@ -128,8 +129,9 @@ def test_without_the_etude_lock_a_create_or_revoke_is_lost(admin_gw) -> None:
         unlocked = Tokens(admin_gw, lambda key: nullcontext())
         kept = unlocked.create(code)[0]
         doomed = [unlocked.create(code)[0] for _ in range(3)]
-        made = _race(unlocked, code, doomed, creators=4)
-        lost += len(_stored(admin_gw, code) ^ {kept, *made})
+        made, errors = _race(unlocked, code, doomed, creators=4)
+        # Lost writes, or Keycloak refusing the interleaved PUTs (500): either breaks a call.
+        lost += len(_stored(admin_gw, code) ^ {kept, *made}) + len(errors)
         if lost:
             break
     assert lost > 0
