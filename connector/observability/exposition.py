@@ -92,8 +92,13 @@ def start_metrics_server(settings: Settings) -> WSGIServer | None:
     """Serve /metrics on CONNECTOR_METRICS_HOST:PORT in a daemon thread (port 0: not at all)."""
     if not settings.metrics_port:
         return None
-    server = make_server(settings.metrics_host, settings.metrics_port, metrics_app,
-                         server_class=_Threaded, handler_class=_Quiet)
+    try:
+        server = make_server(settings.metrics_host, settings.metrics_port, metrics_app,
+                             server_class=_Threaded, handler_class=_Quiet)
+    except OSError as exc:  # SCIM matters more than its metrics; Prometheus sees `up == 0`
+        log.error("metrics: cannot listen on %s:%s: %s", settings.metrics_host,
+                  settings.metrics_port, exc)
+        return None
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics at http://%s:%s%s", settings.metrics_host, settings.metrics_port, PATH)
     return server

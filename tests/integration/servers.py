@@ -28,7 +28,12 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a replica serving the test realm (dev mode: the bootstrap admin)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
     env.update({"CONNECTOR_REALM": settings.realm, "CONNECTOR_KEYCLOAK_URL":
-                settings.keycloak_url, "CONNECTOR_DEV_MODE": "1", **extra})
+                settings.keycloak_url, "CONNECTOR_DEV_MODE": "1",
+                # Admission control has its own tests: replicas here must not throttle the
+                # writers, and several on one machine cannot share one metrics port.
+                "CONNECTOR_ETUDE_MAX_CONCURRENT": "1000", "CONNECTOR_RATELIMIT_BURST": "100000",
+                "CONNECTOR_RATELIMIT_PER_SECOND": "100000", "CONNECTOR_METRICS_PORT": "0",
+                **extra})
     return env
 
 
