@@ -26,7 +26,10 @@ def test_sigterm_in_the_middle_of_a_burst_fails_no_request(settings: Settings, k
     port = free_port()
     env = {**os.environ, "CONNECTOR_REALM": settings.realm, "CONNECTOR_PORT": str(port),
            "CONNECTOR_CLIENT_SECRET": service_secret(kc, settings), "CONNECTOR_DEV_MODE": "0",
-           "CONNECTOR_WORKERS": "2", "CONNECTOR_THREADS": "3", "CONNECTOR_GRACEFUL_TIMEOUT": "30"}
+           "CONNECTOR_WORKERS": "2", "CONNECTOR_THREADS": "3", "CONNECTOR_GRACEFUL_TIMEOUT": "30",
+           # One étude's burst on purpose: admission control (tested apart) must not refuse it.
+           "CONNECTOR_ETUDE_MAX_CONCURRENT": "1000", "CONNECTOR_RATELIMIT_BURST": "100000",
+           "CONNECTOR_RATELIMIT_PER_SECOND": "100000", "CONNECTOR_METRICS_PORT": "0"}
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen([str(ROOT / ".venv/bin/connector"), "serve"], env=env,
                             stdout=log, stderr=log)
