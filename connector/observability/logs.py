@@ -98,6 +98,9 @@ def logconfig_dict(level: str = "INFO") -> dict[str, Any]:
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
         "handlers": {"stderr": handler},
         "root": {"level": "INFO", "handlers": ["stderr"]},
-        "loggers": {"gunicorn.error": server, "gunicorn.access": server,
+        # gunicorn's access line carries the raw request line, query values included: off;
+        # the connector writes its own (connector.access, route templates only).
+        "loggers": {"gunicorn.error": server,
+                    "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
                     "connector": {"level": level.upper(), "propagate": True}},
     }
