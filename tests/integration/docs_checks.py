@@ -238,3 +238,36 @@ AFTER.update({
                                      _assert(out.count('"status": "400"') == 9),
                                      _assert(out.count('"status": "409"') == 2)),
 })
+
+
+# -- the Okta guide ---------------------------------------------------------------------------
+NFONTAINE = "n.fontaine@etude-martin.fr"
+
+
+def _team(world: dict[str, Any], output: str) -> None:
+    gw = world["gw"]
+    team = gw.group_by_path("etudes/75001/Contentieux")
+    assert team is not None, output
+    members = gw.get(gw.path("/groups/{g}/members", g=team["id"]), max=10)
+    assert [m["username"] for m in members] == [NFONTAINE]
+
+
+def _no_password(world: dict[str, Any], output: str) -> None:
+    gw, rep = world["gw"], user(world, NFONTAINE)
+    assert '"status": "400"' in output
+    assert [c for c in gw.get(gw.path("/users/{u}/credentials", u=rep["id"]))
+            if c["type"] == "password"] == []
+
+
+AFTER.update({
+    "okta-recherche": lambda w, out: empty_lists(out, 1),
+    "okta-creation": lambda w, out: (
+        granted(w, NFONTAINE, "75001", "/mars/gestionnaire_judiciaire"), mail_to(w, NFONTAINE)),
+    "okta-mise-a-jour": lambda w, out: granted(
+        w, NFONTAINE, "75001", "/mars/gestionnaire_judiciaire", "/v3/gestionnaire_judiciaire"),
+    "okta-groupe": _team,
+    "okta-desactivation": lambda w, out: revoked(w, NFONTAINE),
+    "okta-reactivation": lambda w, out: granted(
+        w, NFONTAINE, "75001", "/mars/gestionnaire_judiciaire", "/v3/gestionnaire_judiciaire"),
+    "okta-mot-de-passe": _no_password,
+})
