@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app
 from connector.keycloak.profile_checks import MAX_LENGTH, USERNAME_MIN
 from connector.scim import discovery
 from connector.scim.openapi import openapi_document
+from connector.scim.schema_defs import COMMON_ATTRIBUTES
 from connector.service.user_record import DATE_FIELDS
 from connector.web.http import base_url
 
@@ -37,7 +38,8 @@ def openapi() -> Any:
         bulk_payload=settings.bulk_max_payload, bulk="bulk" in current_app.blueprints,
         max_candidates=settings.max_candidates)
     document = openapi_document(
-        discovery.all_schemas(root), discovery.all_resource_types(root), spc,
-        discovery.common_attributes(), base_url=root, version=_version(),
-        max_body_bytes=settings.max_body_bytes, dates=DATE_FIELDS, lengths=LENGTHS)
+        discovery.all_schemas(root, current_app.extensions["mappings"].vocabulary()),
+        discovery.all_resource_types(root), spc, COMMON_ATTRIBUTES, base_url=root,
+        version=_version(), max_body_bytes=settings.max_body_bytes, dates=DATE_FIELDS,
+        lengths=LENGTHS)
     return Response(json.dumps(document, ensure_ascii=False), mimetype="application/json")

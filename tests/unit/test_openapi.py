@@ -9,9 +9,10 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
+from connector.mappings import get_mappings
 from connector.scim import discovery, limits
 from connector.scim.openapi import openapi_document, scim_types
-from connector.scim.schema_defs import ETUDE_GROUP, ETUDE_USER, USER
+from connector.scim.schema_defs import COMMON_ATTRIBUTES, ETUDE_GROUP, ETUDE_USER, USER
 from connector.service.user_record import DATE_FIELDS
 
 BASE = "https://scim.example.fr/scim/v2"
@@ -24,10 +25,13 @@ def spc(bulk: bool = True) -> dict[str, Any]:
                                              max_candidates=10000)
 
 
+def served() -> list[dict[str, Any]]:
+    return discovery.all_schemas(BASE, get_mappings().vocabulary())
+
+
 def document(schemas: list[dict[str, Any]] | None = None, bulk: bool = True) -> dict[str, Any]:
-    return openapi_document(schemas or discovery.all_schemas(BASE),
-                            discovery.all_resource_types(BASE), spc(bulk),
-                            discovery.common_attributes(), base_url=BASE, version="1.2.3",
+    return openapi_document(schemas or served(), discovery.all_resource_types(BASE), spc(bulk),
+                            COMMON_ATTRIBUTES, base_url=BASE, version="1.2.3",
                             max_body_bytes=4096, dates=DATE_FIELDS,
                             lengths={"userName": (3, 255)})
 
@@ -56,11 +60,11 @@ def test_every_resource_type_gets_its_endpoints_and_unique_operation_ids():
 
 
 def test_canonical_values_follow_what_schemas_serves():
-    served = discovery.all_schemas(BASE)
-    assert extension(document(served), "User")["profile"]["enum"] == next(
-        a["canonicalValues"] for s in served if s["id"] == ETUDE_USER
-        for a in s["attributes"] if a["name"] == "profile")
-    changed = copy.deepcopy(served)
+    schemas = served()
+    assert extension(document(schemas), "User")["profile"]["enum"] == next(
+        a["canonicalValues"] for s in schemas if s["id"] == ETUDE_USER
+        for a in s["attributes"] if a["name"] == "profile") == list(get_mappings().profiles)
+    changed = copy.deepcopy(schemas)
     for schema in changed:
         for attr in schema["attributes"]:
             if schema["id"] == ETUDE_USER and attr["name"] == "profile":
