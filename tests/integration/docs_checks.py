@@ -6,6 +6,7 @@ made in the admin console); `AFTER[name](world, output)` checks the promise once
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import date, timedelta
@@ -122,12 +123,14 @@ def _leaving(world: dict[str, Any], user_name: str) -> None:
 
 
 # -- the Keycloak administrators' guide ------------------------------------------------------
-def shell_variable(world: dict[str, Any], name: str) -> str:
-    """A variable the guide's blocks set, read from the shell state they left."""
+def shell_variable(world: dict[str, Any], *names: str) -> str:
+    """A variable the guide's blocks set (named in either language), from their shell state."""
     text = Path(world["state"]).read_text(encoding="utf-8")
-    found = re.search(rf'^declare -x {name}="(.*)"$', text, re.M)
-    assert found, f"the blocks set no {name}"
-    return found.group(1)
+    for name in names:
+        found = re.search(rf'^declare -x {name}="(.*)"$', text, re.M)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"the blocks set none of {names}")
 
 
 def answers(world: dict[str, Any], token: str) -> int:
@@ -144,7 +147,7 @@ def _registered(world: dict[str, Any], output: str) -> None:
 
 
 def _rotated(world: dict[str, Any], output: str) -> None:
-    old, new = shell_variable(world, "ANCIEN"), shell_variable(world, "TOKEN")
+    old, new = shell_variable(world, "ANCIEN", "OLD"), shell_variable(world, "TOKEN")
     assert "token revoked" in output and old != new
     assert answers(world, new) == 200 and answers(world, old) == 401
 
@@ -270,4 +273,39 @@ AFTER.update({
     "okta-reactivation": lambda w, out: granted(
         w, NFONTAINE, "75001", "/mars/gestionnaire_judiciaire", "/v3/gestionnaire_judiciaire"),
     "okta-mot-de-passe": _no_password,
+})
+
+
+# -- the troubleshooting guide ----------------------------------------------------------------
+def pending(world: dict[str, Any], user_name: str) -> None:
+    rep = user(world, user_name)
+    assert rep["enabled"] is False and attribute(rep, "accessStatus") == "pending"
+    assert not {p for p in kc_groups(world["gw"], rep["id"]) if p.split("/")[1] in PLATFORMS}
+
+
+def _waiting(world: dict[str, Any], output: str) -> None:
+    names = ("attente1", "attente2", "attente3", "attente4")
+    for name in names:
+        pending(world, name)
+    listing = json.loads(output.strip().splitlines()[-1])
+    assert set(names) <= {r["userName"] for r in listing["Resources"]}, listing
+
+
+def _ended(world: dict[str, Any], output: str) -> None:
+    assert attribute(revoked(world, "parti1"), "accessStatus") == "expired"
+    assert attribute(revoked(world, "parti2"), "accessStatus") == "revoked"
+
+
+def _statuses(output: str, *statuses: str) -> None:
+    assert re.findall(r'"status": "(\d+)"', output) == list(statuses), output
+
+
+AFTER.update({
+    "depannage-en-attente": _waiting,
+    "depannage-completer": lambda w, out: granted(w, "attente3", "75001", "/mars/huissier"),
+    "depannage-termine": _ended,
+    "depannage-409": lambda w, out: (_statuses(out, "409", "409"), absent(w, "v3.bruno"),
+                                     _assert(user(w, "v3.alice")["lastName"] == "Vtrois")),
+    "depannage-mail": lambda w, out: _assert('"passwordEmail": "sent"' in out),
+    "depannage-401-404": lambda w, out: _statuses(out, "401", "401", "404"),
 })

@@ -28,7 +28,7 @@ from tests.integration.docs_server import server_only_details
 from tests.integration.servers import replicas
 
 GUIDES = {
-    "fr": ["administrateurs-keycloak.md", "sirh.md", "entra-id.md", "okta.md"],
+    "fr": ["administrateurs-keycloak.md", "sirh.md", "entra-id.md", "okta.md", "depannage.md"],
 }
 ETUDES = ("75001", "13002")  # the IT contacts' étude, and the one the administrators' guide adds
 
