@@ -29,6 +29,8 @@ from tests.integration.servers import replicas
 
 GUIDES = {
     "fr": ["administrateurs-keycloak.md", "sirh.md", "entra-id.md", "okta.md", "depannage.md"],
+    "en": ["keycloak-administrators.md", "hris.md", "entra-id.md", "okta.md",
+           "troubleshooting.md"],
 }
 ETUDES = ("75001", "13002")  # the IT contacts' étude, and the one the administrators' guide adds
 
