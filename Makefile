@@ -47,7 +47,7 @@ run: bootstrap
 	$(BIN)/connector serve
 
 lint: venv
-	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff check connector tests bench docs
 	$(BIN)/mypy connector
 	$(BIN)/uv lock --check --quiet
 	$(BIN)/hadolint deploy/Dockerfile
