@@ -57,6 +57,12 @@ lint: venv
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
+# The guides' commands (docs/) are run by the integration tests: they need curl (Debian's).
+CURL := /usr/bin/curl
+$(CURL):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q curl
+
 # Starts Keycloak when none is up, and stops it afterwards only if this run started it.
 define with_keycloak
 	@if deploy/keycloak.sh status >/dev/null 2>&1; then started=0; else started=1; \
@@ -65,7 +71,7 @@ define with_keycloak
 	if [ $$started = 1 ]; then deploy/keycloak.sh stop; fi; exit $$rc
 endef
 
-integration: venv
+integration: venv $(CURL)
 	$(call with_keycloak,$(BIN)/python -m pytest -q tests/integration)
 
 # « Mon étude » in a real browser: Debian's chromium (Playwright drives it; none is downloaded).
