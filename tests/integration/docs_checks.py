@@ -238,7 +238,7 @@ AFTER.update({
         w, SBLANC, "75001", "/mars/superviseur", "/v3/superviseur"),
     "entra-suppression": lambda w, out: (_assert(out.strip() == "204"), absent(w, SBLANC)),
     "entra-erreurs": lambda w, out: (absent(w, "essai"), absent(w, "v3.deux"),
-                                     _assert(out.count('"status": "400"') == 9),
+                                     _assert(out.count('"status": "400"') == 10),
                                      _assert(out.count('"status": "409"') == 2)),
 })
 
