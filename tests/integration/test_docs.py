@@ -99,7 +99,8 @@ def test_every_example_script_is_run_by_a_guide():
 
 
 def test_both_languages_run_the_same_blocks():
-    """The English guides are translations: same commands, in the same order, same checks."""
+    """The English guides are translations: the same named blocks in the same order, so the
+    same promises are checked in both languages."""
     for fr, en in zip(GUIDES["fr"], GUIDES["en"], strict=True):
         assert [b.name for b in blocks(DOCS / "fr" / fr)] == \
             [b.name for b in blocks(DOCS / "en" / en)], (fr, en)
