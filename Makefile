@@ -26,12 +26,14 @@ lock:
 # The embedded development default: Keycloak in dev mode, signed in as its admin/admin.
 run test unit integration browser bench: export CONNECTOR_DEV_MODE := 1
 
-# Debian packages the tests use: redis-server (rate limits shared by replicas) and promtool
-# (from the prometheus package: checks and unit-tests deploy/prometheus/alerts.yaml).
+# Debian packages the tests use: redis-server (rate limits shared by replicas), promtool
+# (from the prometheus package: checks and unit-tests deploy/prometheus/alerts.yaml) and curl
+# (the guides' commands in docs/ are run by the integration tests).
 tools:
-	@if ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; then \
+	@if ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null \
+	    || ! command -v curl >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends redis-server prometheus >/dev/null; fi
+	    --no-install-recommends redis-server prometheus curl >/dev/null; fi
 
 keycloak:
 	@deploy/keycloak.sh start
@@ -54,7 +56,7 @@ run: bootstrap
 	$(BIN)/connector serve
 
 lint: venv
-	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff check connector tests bench docs
 	$(BIN)/mypy connector
 	$(BIN)/uv lock --check --quiet
 	$(BIN)/hadolint deploy/Dockerfile

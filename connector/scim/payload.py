@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
+from connector.scim.delimited import DelimitedList
 from connector.scim.errors import InvalidSyntax, InvalidValue
 from connector.scim.schema_defs import COMMON_ATTRIBUTES, RESOURCE_TYPES, SCHEMAS
 from connector.scim.values import WrongType, scalar
@@ -39,7 +40,8 @@ def _field(defn: dict[str, Any]) -> fields.Field:
     else:
         inner = Scalar(kind)
     if defn["multiValued"]:
-        return fields.List(inner, allow_none=True)
+        many = DelimitedList if kind == "string" else fields.List
+        return many(inner, allow_none=True)
     return inner
 
 

@@ -221,8 +221,9 @@ def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tup
             if not isinstance(source, dict):
                 continue
             target = out.setdefault(urn, {}) if urn else out
-            if not head:  # a whole extension
-                out[urn or ""] = source
+            if not head:  # a whole extension; a name with no attribute (".x") names nothing
+                if urn:
+                    out[urn] = source
                 continue
             key = pick(source, head)
             if key is None:

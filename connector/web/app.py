@@ -21,6 +21,7 @@ from connector.scim.errors import (
     keycloak_unavailable,
 )
 from connector.settings import Settings
+from connector.web import openapi_views
 from connector.web.admission import setup_admission, setup_quotas
 from connector.web.http import error_response
 from connector.web.limits import setup_limits
@@ -130,7 +131,7 @@ def setup_auth(app: Flask) -> None:
 
     @app.before_request
     def authenticate() -> None:
-        if not request.path.startswith(PREFIX):
+        if not request.path.startswith(PREFIX) or request.path == PREFIX + openapi_views.PATH:
             return
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -150,6 +151,7 @@ def setup_routes(app: Flask) -> None:
     from connector.web import bulk_views, discovery_views, search_views, team_views, user_views
     from connector.web.probe_views import setup_probes
 
-    for module in (user_views, team_views, discovery_views, bulk_views, search_views):
+    for module in (user_views, team_views, discovery_views, bulk_views, search_views,
+                   openapi_views):
         app.register_blueprint(module.blueprint, url_prefix=PREFIX)
     setup_probes(app, app.extensions["gateway"], app.config["SETTINGS"].ready_cache_seconds)

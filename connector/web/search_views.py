@@ -23,7 +23,7 @@ def search_everything() -> Any:
         raise InvalidSyntax("A SearchRequest is a JSON object.",
                             detail_fr="Une SearchRequest est un objet JSON.")
     schemas = body.get("schemas")
-    if schemas is not None and SEARCH_REQUEST not in (schemas or []):
+    if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
         raise InvalidSyntax(f"The search request must declare {SEARCH_REQUEST}.",
                             detail_fr=f"La requête de recherche doit déclarer {SEARCH_REQUEST}.")
     services = {"User": current_app.extensions["users"],

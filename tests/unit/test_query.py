@@ -84,3 +84,10 @@ def test_entra_work_email_matching_is_parsed_and_pushed_down_by_the_address():
 
     assert matches(node, {"emails": [{"value": "a.martin@etude.fr", "type": "work"}]})
     assert not matches(node, {"emails": [{"value": "a.martin@etude.fr", "type": "home"}]})
+
+
+def test_a_name_without_attribute_selects_nothing():
+    for name in (".", ".j", "..x"):
+        assert project(RESOURCE, (name,), (), "User") == {"schemas": ["s"], "id": "1"}
+    whole = project(RESOURCE, (ETUDE_USER,), (), "User")
+    assert whole[ETUDE_USER] == RESOURCE[ETUDE_USER]
