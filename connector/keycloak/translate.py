@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.domain.rules import AccessIssue
+from connector.keycloak.user_query import modified_attributes
 from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, USER
 
 # SCIM core attribute -> Keycloak user attribute (single string values).
@@ -77,7 +78,9 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
         _set(attrs, target, name.get(key))
     emails = [e for e in scim.get("emails") or [] if e.get("value")]
     _set(attrs, A_EMAILS, json.dumps(emails, ensure_ascii=False) if emails else None)
-    _set(attrs, A_EMAIL_INDEX, sorted({str(e["value"]).lower() for e in emails}))
+    # Keycloak's e-mail column holds the primary address; the others are found by this index.
+    primary = (primary_email(scim) or "").lower()
+    _set(attrs, A_EMAIL_INDEX, sorted({str(e["value"]).lower() for e in emails} - {primary}))
     phones = [p for p in scim.get("phoneNumbers") or [] if p.get("value")]
     _set(attrs, A_PHONES, json.dumps(phones, ensure_ascii=False) if phones else None)
     for key in ENTERPRISE_STRINGS:
@@ -91,7 +94,10 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
     _set(attrs, A_ISSUES, json.dumps([[i.code, i.detail_en, i.detail_fr] for i in issues],
                                      ensure_ascii=False) if issues else None)
     _set(attrs, A_ENDS, ends_on)
-    _set(attrs, A_MODIFIED, (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    moment = now or datetime.now(UTC)
+    _set(attrs, A_MODIFIED, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    for key, value in modified_attributes(moment).items():  # `meta.lastModified gt` reads
+        _set(attrs, key, value)
     lang = str(scim.get("preferredLanguage") or scim.get("locale") or "")[:2].lower()
     _set(attrs, "locale", lang if lang in ("fr", "en") else None)
     rep["attributes"] = attrs

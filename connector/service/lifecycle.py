@@ -30,7 +30,7 @@ from connector.keycloak.gateway import KeycloakUnavailable, collect
 from connector.keycloak.jobstate import JobState, LockHeld, LockInfo, default_owner
 from connector.keycloak.layout import index_group, is_index_group
 from connector.keycloak.translate import A_STATUS, A_USERNAME
-from connector.keycloak.users import UserQuery
+from connector.keycloak.user_query import UserQuery
 from connector.scim.errors import Unavailable
 from connector.service.users import Convergence, UserService
 

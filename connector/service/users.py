@@ -77,7 +77,7 @@ class UserService:
                  today: Callable[[], date] = today_in_paris, max_candidates: int = 10000) -> None:
         self.store, self.directory, self.mappings = store, directory, mappings
         self.locks, self.delegation, self.today = locks, delegation, today
-        self.searcher = UserSearch(store, max_candidates)
+        self.searcher = UserSearch(store, directory, max_candidates)
         self.checks = UserChecks(store, mappings, locks, today)
         self.access = UserAccess(store, directory, mappings, delegation, today)
 
