@@ -163,12 +163,13 @@ def _build(parts: list[tuple[str, str, bool]]) -> Compiled:
     return Compiled(query, exact)
 
 
-def compile_branch(terms: tuple[Term, ...], scope: str | None,
-                   today: date) -> list[Compiled] | None:
+def compile_branch(terms: tuple[Term, ...], scope: str | None, today: date,
+                   lookup: bool = True) -> list[Compiled] | None:
     """Return the queries whose union holds a branch's matches, None when none can narrow.
 
     `scope` is the caller's étude: every query that is not a selective lookup carries it as an
-    attribute term (whose case variants the connector refuses again on every record).
+    attribute term (whose case variants the connector refuses again on every record);
+    `lookup=False` keeps it on selective ones too, for a count that must be the étude's.
     """
     choices: list[list[list[tuple[str, str, bool]]]] = []
     exact = True
@@ -184,7 +185,7 @@ def compile_branch(terms: tuple[Term, ...], scope: str | None,
     out = []
     for combo in combos:
         parts = [p for option in combo for p in option]
-        selective = any(param in SELECTIVE for param, _, _ in parts)
+        selective = lookup and any(param in SELECTIVE for param, _, _ in parts)
         scope_part = [("attr:etude", scope, True)] if scope and not selective else []
         compiled = _build([*scope_part, *parts])
         out.append(replace(compiled, exact=compiled.exact and exact

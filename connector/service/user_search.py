@@ -123,7 +123,8 @@ class UserSearch:
         if base is not None and simple and not pushdown.excluded:
             return self._paged(base, req, who, render, keep)
         if base is not None and simple:
-            narrowed = compile_branch((*base_terms, *pushdown.excluded), scope, today)
+            narrowed = compile_branch((*base_terms, *pushdown.excluded), scope, today,
+                                      lookup=False)
             if narrowed is not None and len(narrowed) == 1 and narrowed[0].exact:
                 excluded = Source(self.store, narrowed[0].query)
                 return self._complement(base, excluded, req, keep)
