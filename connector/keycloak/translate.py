@@ -26,7 +26,7 @@ A_USERNAME, A_EXTERNAL, A_ACTIVE = "scimUserName", "externalId", "scimActive"
 A_EMAILS, A_EMAIL_INDEX, A_PHONES = "scimEmails", "emailIndex", "scimPhoneNumbers"
 A_STATUS, A_ISSUES, A_ENDS, A_MODIFIED = "accessStatus", "accessIssues", "accessEndsOn", \
     "scimLastModified"
-A_MANAGER, A_PASSWORD_MAIL = "managerId", "passwordEmail"
+A_MANAGER, A_PASSWORD_MAIL, A_CREATED = "managerId", "passwordEmail", "scimCreated"
 
 
 def _one(attrs: dict[str, list[str]], key: str) -> str | None:
@@ -96,6 +96,8 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
     _set(attrs, A_ENDS, ends_on)
     moment = now or datetime.now(UTC)
     _set(attrs, A_MODIFIED, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if base is None:  # meta.created, so that a created user renders without being read back
+        _set(attrs, A_CREATED, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
     for key, value in modified_attributes(moment).items():  # `meta.lastModified gt` reads
         _set(attrs, key, value)
     lang = str(scim.get("preferredLanguage") or scim.get("locale") or "")[:2].lower()
@@ -158,8 +160,9 @@ def user_from_keycloak(rep: dict[str, Any], *, teams: list[dict[str, Any]] | Non
         ext["passwordEmail"] = _one(attrs, A_PASSWORD_MAIL)
     out[ETUDE_USER] = ext
     created = rep.get("createdTimestamp")
-    created_iso = (datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                   if created else None)
+    created_iso = _one(attrs, A_CREATED) or (
+        datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if created else None)
     out["meta"] = {"resourceType": "User",
                    "created": created_iso,
                    "lastModified": _one(attrs, A_MODIFIED) or created_iso,

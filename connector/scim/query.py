@@ -101,6 +101,19 @@ def sort_resources(resources: list[dict[str, Any]], sort_by: str | None, descend
     return present + missing
 
 
+def shown(name: str, attributes: tuple[str, ...], excluded: tuple[str, ...],
+          resource_type: str) -> bool:
+    """RFC 7644 §3.4.2.5: tell whether a core attribute will be in the answer (read it then)."""
+    core = RESOURCE_TYPES[resource_type][0].lower() + ":"
+
+    def head(item: str) -> str:
+        return item.lower().removeprefix(core).split(".", 1)[0]
+
+    if attributes:
+        return any(head(a) == name.lower() for a in attributes)
+    return not any(item.lower().removeprefix(core) == name.lower() for item in excluded)
+
+
 def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tuple[str, ...],
             resource_type: str) -> dict[str, Any]:
     """Apply attributes / excludedAttributes (RFC 7644 §3.4.2.5); id and schemas always stay."""

@@ -16,6 +16,7 @@ from typing import Any
 from connector.audit import audited, changed_attributes
 from connector.domain.dates import today_in_paris
 from connector.keycloak.etudes import EtudeDirectory, Principal
+from connector.keycloak.fanout import together
 from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.locks import Locks
 from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
@@ -97,10 +98,16 @@ class UserService:
         teams = self.delegation.teams_of(groups) if groups is not None else None
         return user_from_keycloak(rep, teams=teams, base_url=ctx.base_url, french=ctx.french)
 
-    def get(self, user_id: str, ctx: RequestContext) -> dict[str, Any]:
-        """Return one user the caller may see (others are 404), with his teams."""
-        rep = self.load(user_id, ctx.who)
-        return self.render(rep, ctx, self.store.groups_of(user_id))
+    def get(self, user_id: str, ctx: RequestContext, with_groups: bool = True
+            ) -> dict[str, Any]:
+        """Return one user the caller may see (others are 404); his teams, read at the same
+        time, only when they are shown."""
+        check_id(user_id, not_found)
+        if not with_groups:
+            return self.render(self.load(user_id, ctx.who), ctx)
+        rep, groups = together(lambda: self.load(user_id, ctx.who),
+                               lambda: self.store.memberships(user_id))
+        return self.render(rep, ctx, groups)
 
     def search(self, req: ListRequest, ctx: RequestContext) -> tuple[int, list[dict[str, Any]]]:
         """Answer a query (RFC 7644 §3.4.2) over the users the caller may see."""
@@ -133,12 +140,12 @@ class UserService:
             if decision.status == "granted" and not password:
                 with self.locks.hold(f"user:{user_id}"):
                     fresh = self.store.get(user_id)
-                    if fresh is not None:
-                        line["password_email"] = self._password_mail(user_id, scim, fresh)
-        created = self.store.get(user_id)
-        if created is None:
-            raise not_found(user_id)
-        return self.render(created, ctx, [])
+                    if fresh is None:
+                        raise not_found(user_id)
+                    line["password_email"] = self._password_mail(user_id, scim, fresh)
+                    rep = fresh
+        # What was just written, without reading it back (meta.created is scimCreated).
+        return self.render({**rep, "id": user_id}, ctx, [])
 
     def _post(self, rep: dict[str, Any], user_name: str) -> str:
         try:
@@ -182,8 +189,8 @@ class UserService:
         who = ctx.who
         with self.locks.hold(f"user:{user_id}") as lease, \
                 audited(action, who=who.label(), etude=who.etude, target=user_id) as line:
-            rep = self.load(user_id, who)
-            groups = self.store.groups_of(user_id)
+            rep, groups = together(lambda: self.load(user_id, who),
+                                   lambda: self.store.groups_of(user_id))
             old = self.render(rep, ctx)
             line["etude"] = (old.get(ETUDE_USER) or {}).get("etude")
             check_if_match(old["meta"]["version"], if_match)
@@ -199,8 +206,9 @@ class UserService:
                                     lease.check, line)
             line["status"] = decision.status
             if decision.status == "granted" and not password:
+                was = (old.get(ETUDE_USER) or {}).get("accessStatus") == "granted"
                 line["password_email"] = self._password_mail(user_id, scim, new_rep,
-                                                             existing=True)
+                                                             was_granted=was)
         return self.render(new_rep, ctx, groups)
 
     def _run(self, user_id: str, rep: dict[str, Any], groups: list[dict[str, Any]],
@@ -227,13 +235,21 @@ class UserService:
         return new_rep
 
     def _password_mail(self, user_id: str, scim: dict[str, Any], rep: dict[str, Any],
-                       existing: bool = False) -> str | None:
-        """R3: a granted user without password gets Keycloak's set-password e-mail, once."""
+                       was_granted: bool | None = None) -> str | None:
+        """R3: a user granted access without password gets Keycloak's set-password e-mail, once.
+
+        For an existing user (`was_granted` given) the password is looked up only when access
+        is being granted now, or when the last mail failed: otherwise it was settled then.
+        """
         attrs = rep.get("attributes") or {}
-        if attrs.get("passwordEmail") == ["sent"]:
+        before = (attrs.get("passwordEmail") or [None])[0]
+        if before == "sent":
             return None
-        if existing and self.store.has_password(user_id):
-            return None
+        if was_granted is not None:
+            if was_granted and before != "failed":
+                return None
+            if self.store.has_password(user_id):
+                return None
         platform = self.mappings.platforms[scim[ETUDE_USER]["platforms"][0]]
         try:
             self.store.send_actions_email(user_id, ["UPDATE_PASSWORD"], platform.client_id,
@@ -248,7 +264,7 @@ class UserService:
         return outcome
 
     def delete(self, user_id: str, ctx: RequestContext, if_match: str | None = None) -> None:
-        """DELETE /Users/{id} (RFC 7644 §3.6): end his sessions, then remove him (R8)."""
+        """DELETE /Users/{id} (RFC 7644 §3.6): remove him and his sessions (R8)."""
         check_id(user_id, not_found)
         who = ctx.who
         with self.locks.hold(f"user:{user_id}"), \
@@ -258,7 +274,7 @@ class UserService:
                         changed=["*"])
             if if_match:
                 check_if_match(self.render(rep, ctx)["meta"]["version"], if_match)
-            self.store.logout(user_id)
+            # Keycloak drops a deleted user's sessions with him: no separate logout (R8).
             self.store.delete(user_id)
 
     # -- converging (R8, R9, reconcile, team membership) -------------------------------------
