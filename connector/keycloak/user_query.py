@@ -19,6 +19,9 @@ from connector.scim.pushdown import Term
 
 # Attributes the translation writes for queries Keycloak cannot otherwise answer.
 A_EMAIL_INDEX = "emailIndex"  # the addresses other than the primary (Keycloak's e-mail column)
+# The étude as Keycloak's case-insensitive match cannot confuse it: the code in hexadecimal
+# (E1 is 4531, e1 is 6531), so that a count by étude is exact inside Keycloak.
+A_ETUDE_KEY = "scimEtude"
 A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR = ("scimModifiedDay", "scimModifiedMonth",
                                                      "scimModifiedYear")
 CASE_EXACT = {"externalId"}  # SCIM caseExact: Keycloak's matches ignore case
@@ -71,6 +74,16 @@ def quote_q(value: str) -> str:
     if value and not any(c in value for c in ' :"\\\t\n'):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def etude_key(code: str) -> str:
+    """The value of the case-safe étude attribute for an étude code."""
+    return code.encode().hex()
+
+
+def scope_query(code: str) -> UserQuery:
+    """Every user of an étude, exactly (no case variant of the code)."""
+    return UserQuery(attributes=((A_ETUDE_KEY, etude_key(code)),))
 
 
 def _wild(value: str) -> bool:
@@ -186,7 +199,8 @@ def compile_branch(terms: tuple[Term, ...], scope: str | None, today: date,
     for combo in combos:
         parts = [p for option in combo for p in option]
         selective = lookup and any(param in SELECTIVE for param, _, _ in parts)
-        scope_part = [("attr:etude", scope, True)] if scope and not selective else []
+        scope_part = ([(f"attr:{A_ETUDE_KEY}", etude_key(scope), True)]
+                      if scope and not selective else [])
         compiled = _build([*scope_part, *parts])
         out.append(replace(compiled, exact=compiled.exact and exact
                            and not (scope and selective)))

@@ -314,6 +314,8 @@ def _differences(diff: Convergence, roles: dict[str, list[Any]]) -> list[str]:
             if not is_index_group(path)]
     out += [f"direct client role {name}, should come from groups only"
             for name in _role_names(roles)]
+    if diff.index:
+        out.append(f"query attributes {', '.join(diff.index)} out of date")
     return out
 
 

@@ -9,8 +9,8 @@ to what his new record implies (keycloak/user_plan.py) and run them (keycloak/us
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from connector.audit import audited, changed_attributes
@@ -19,7 +19,13 @@ from connector.keycloak.etudes import EtudeDirectory, Principal
 from connector.keycloak.fanout import together
 from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.locks import Locks
-from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
+from connector.keycloak.translate import (
+    last_written,
+    primary_email,
+    stale_index,
+    user_from_keycloak,
+    user_to_keycloak,
+)
 from connector.keycloak.user_plan import Current, Target, plan_user_write
 from connector.keycloak.user_writer import UserGone, WriteInterrupted, WriteRefused, run_steps
 from connector.keycloak.users import UserStore
@@ -52,10 +58,16 @@ class Convergence:
     email: tuple[str | None, str | None]
     leave: list[str]
     join: list[str]
+    index: list[str] = field(default_factory=list)  # query attributes out of date
 
     @property
     def changed(self) -> bool:
         """Tell whether anything differed."""
+        return (self.access or bool(self.index))
+
+    @property
+    def access(self) -> bool:
+        """Tell whether anything of the user's access differed (not only query attributes)."""
         return (self.status[0] != self.status[1] or self.enabled[0] != self.enabled[1]
                 or self.ends[0] != self.ends[1] or self.email[0] != self.email[1]
                 or bool(self.leave) or bool(self.join))
@@ -213,10 +225,11 @@ class UserService:
 
     def _run(self, user_id: str, rep: dict[str, Any], groups: list[dict[str, Any]],
              scim: dict[str, Any], decision: Decision, password: str | None,
-             check: Callable[[], None], line: dict[str, Any]) -> dict[str, Any]:
+             check: Callable[[], None], line: dict[str, Any],
+             now: datetime | None = None) -> dict[str, Any]:
         """Plan and run the Keycloak steps; return the representation now stored."""
         new_rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
-                                   ends_on=decision.ends, base=rep)
+                                   ends_on=decision.ends, base=rep, now=now)
         current = Current(bool(rep.get("enabled")), self.access.managed(groups))
         target = Target(decision.status == "granted", self.access.wanted(groups, scim, decision),
                         password is not None)
@@ -300,7 +313,8 @@ class UserService:
                 ((attrs.get("accessEndsOn") or [None])[0], decision.ends),
                 ((rep.get("email") or "").lower() or None,
                  (primary_email(scim) or "").lower() or None),
-                sorted(set(managed) - set(wanted)), sorted(set(wanted) - set(managed)))
+                sorted(set(managed) - set(wanted)), sorted(set(wanted) - set(managed)),
+                stale_index(rep, scim))
             if found.changed and not dry_run:
                 with audited(action, who=who, etude=found.etude, target=user_id) as line:
                     line.update(status=decision.status, left=found.leave, joined=found.join,
@@ -308,7 +322,11 @@ class UserService:
                                            else []),
                                          *(["accessEndsOn"] if found.ends[0] != found.ends[1]
                                            else [])])
-                    self._run(user_id, rep, groups, scim, decision, None, lease.check, line)
+                    if found.index:
+                        line["changed"] += ["index"]
+                    # Query attributes alone: the record did not change, nor does lastModified.
+                    self._run(user_id, rep, groups, scim, decision, None, lease.check, line,
+                              now=None if found.access else last_written(rep))
             return found
 
 

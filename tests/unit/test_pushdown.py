@@ -8,6 +8,7 @@ from connector.keycloak.user_query import (
     Compiled,
     UserQuery,
     compile_branch,
+    etude_key,
     modified_attributes,
     modified_buckets,
     quote_q,
@@ -78,9 +79,13 @@ def test_last_modified_is_a_term_the_store_expands():
 
 
 # -- Keycloak queries ---------------------------------------------------------------------------
+def test_the_etude_is_asked_in_a_form_no_other_case_matches():
+    assert etude_key("E1") == "4531" and etude_key("e1") == "6531"
+
+
 def test_an_attribute_equality_is_one_exact_query_with_the_etude():
     [c] = compiled(f'{ETUDE_USER}:profile eq "comptable"')
-    assert c.exact and c.query.params() == {"q": "etude:E1 profile:comptable"}
+    assert c.exact and c.query.params() == {"q": "scimEtude:4531 profile:comptable"}
 
 
 def test_selective_lookups_are_asked_without_the_etude_and_checked_after():
@@ -107,7 +112,7 @@ def test_substrings_ask_a_like_query_that_is_exact_only_for_co_without_wildcards
     [c] = compiled('userName co "b_b"', scope=None)
     assert not c.exact  # `_` is a wildcard of Keycloak's LIKE
     [c] = compiled('userName co "bob"')  # the étude term becomes a substring match: it narrows
-    assert c.query.params()["q"] == "etude:E1" and not c.exact
+    assert c.query.params()["q"] == "scimEtude:4531" and not c.exact
 
 
 def test_two_terms_on_one_field_keep_one_and_are_checked_after():
@@ -144,8 +149,8 @@ def test_modified_since_is_covered_by_years_months_and_days():
 def test_modified_since_asks_one_query_per_bucket_and_checks_the_instant():
     queries = compiled('meta.lastModified gt "2026-11-26T23:00:00+01:00"')
     assert [c.query.params()["q"] for c in queries] == [
-        "etude:E1 scimModifiedDay:2026-11-26", "etude:E1 scimModifiedDay:2026-11-27"]
+        "scimEtude:4531 scimModifiedDay:2026-11-26", "scimEtude:4531 scimModifiedDay:2026-11-27"]
     assert not any(c.exact for c in queries)
     # Too far back for the index: the étude is read and each user checked.
     assert compile_branch((Term("modified", "gt", "1990-01-01T00:00:00Z"),), "E1", TODAY) == [
-        Compiled(UserQuery(attributes=(("etude", "E1"),)), False)]
+        Compiled(UserQuery(attributes=(("scimEtude", "4531"),)), False)]

@@ -80,7 +80,9 @@ def test_round_trip_gives_back_the_scim_user():
     assert out["groups"] == [{"value": "t1", "display": "Recouvrement", "type": "direct",
                               "$ref": "https://scim.example/scim/v2/Groups/t1"}]
     assert out["meta"]["location"] == "https://scim.example/scim/v2/Users/u1"
-    assert out["meta"]["created"] == "2025-11-26T10:00:00Z"
+    assert out["meta"]["created"] == "2026-11-26T10:00:00Z"  # scimCreated, written at creation
+    del rep["attributes"]["scimCreated"]  # a user made before it: Keycloak's creation time
+    assert user_from_keycloak(rep)["meta"]["created"] == "2025-11-26T10:00:00Z"
     assert out["meta"]["version"].startswith('W/"')
     assert "password" not in out
 
