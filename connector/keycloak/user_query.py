@@ -26,6 +26,7 @@ A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR = ("scimModifiedDay", "scimMod
                                                      "scimModifiedYear")
 CASE_EXACT = {"externalId"}  # SCIM caseExact: Keycloak's matches ignore case
 MAX_ALTERNATIVES = 40  # a union of more Keycloak queries is left to the candidates' check
+DAYS_PER_MONTH, MONTHS_PER_YEAR = 5, 4  # beyond, the month (year) is asked whole
 COLUMNS = {"userName": "username", "givenName": "first_name", "familyName": "last_name"}
 # Equalities that leave a handful of users whatever the realm: asked without the étude term
 # (a second attribute term only slows Keycloak's query down); the étude is checked on the few.
@@ -91,20 +92,22 @@ def _wild(value: str) -> bool:
 
 
 def modified_buckets(since: datetime, today: date) -> list[tuple[str, str]] | None:
-    """Cover the days from `since` to today with year, month and day index terms (R10 reads).
+    """Cover the days from `since` to today with year, month and day index terms.
 
-    None when more than MAX_ALTERNATIVES terms would be needed (the connector then reads the
-    candidates instead).
+    A month is asked whole once more than DAYS_PER_MONTH of its days are wanted, a year once
+    more than MONTHS_PER_YEAR of its months are: a few more candidates, checked again, for far
+    fewer queries. None when more than MAX_ALTERNATIVES terms would still be needed (the
+    connector then reads the candidates instead).
     """
     day = since.astimezone(UTC).date()
     out: list[tuple[str, str]] = []
     while day <= today:
-        year_end = date(day.year, 12, 31)
         next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-        if day.month == 1 and day.day == 1 and year_end <= today:
+        months_left = 13 - day.month if day.year < today.year else today.month - day.month + 1
+        if day.day == 1 and months_left > MONTHS_PER_YEAR:
             out.append((A_MODIFIED_YEAR, str(day.year)))
-            day = year_end + timedelta(days=1)
-        elif day.day == 1 and next_month - timedelta(days=1) <= today:
+            day = date(day.year + 1, 1, 1)
+        elif (min(next_month - timedelta(days=1), today) - day).days + 1 > DAYS_PER_MONTH:
             out.append((A_MODIFIED_MONTH, day.strftime("%Y-%m")))
             day = next_month
         else:
