@@ -40,6 +40,13 @@ def payload(name: str, password: bool = True) -> dict[str, Any]:
     return body
 
 
+def pending(name: str) -> dict[str, Any]:
+    """A collaborator whose confidentiality clause is not signed yet: stored, no access."""
+    body = payload(name, password=False)
+    del body[ETUDE_USER]["confidentialityAcceptedDate"]
+    return body
+
+
 def core_payload(name: str) -> dict[str, Any]:
     """The same person in the core schema only (what Keycloak's SCIM keeps)."""
     return {"schemas": [CORE], "userName": name, "externalId": f"ext-{name}", "active": True,
@@ -129,22 +136,36 @@ def steps(sides: Sides, runs: int, size: int, team: dict[str, str]) -> dict[str,
     def new(side: str, i: int) -> str:
         return f"bench.new.{tag}.{side}{i + 3}"
 
-    def admin_create(i: int) -> Any:
-        scim = payload(new("a", i))
+    def admin_create(i: int, password: bool = True, side: str = "a") -> Any:
+        scim = payload(new(side, i))
         scim[ETUDE_USER]["etude"] = MEASURED
         rep = user_to_keycloak(scim, status="granted", issues=[], ends_on=None)
         rep["groups"] = [f"/etudes/{MEASURED}", "/mars/comptable"]
-        rep["credentials"] = [{"type": "password", "value": "Secret12", "temporary": False}]
+        if password:
+            rep["credentials"] = [{"type": "password", "value": "Secret12",
+                                   "temporary": False}]
+        else:
+            rep["requiredActions"] = ["UPDATE_PASSWORD"]
         return a.send("POST", "/users", json=rep, ok=(201,))
 
-    table["create (password pushed)"] = {
-        "connector": lambda i: c.send("POST", "/Users", json=payload(new("c", i)), ok=(201,)),
-        "admin": admin_create,
+    def admin_mail(i: int) -> Any:
+        created = admin_create(i, password=False, side="b")
+        user = str(created.headers["Location"]).rstrip("/").rsplit("/", 1)[-1]
+        return a.send("PUT", f"/users/{user}/execute-actions-email", json=["UPDATE_PASSWORD"],
+                      params={"client_id": "mars", "lifespan": 604800})
+
+    table["create (pending: no mail yet)"] = {
+        "connector": lambda i: c.send("POST", "/Users", json=pending(new("p", i)), ok=(201,)),
+        "admin": lambda i: admin_create(i, password=False, side="q"),
         "kc": lambda i: k and k.send("POST", "/Users", json=core_payload(new("k", i)),
                                      ok=(201,))}
-    table["create (R3 mail, no password)"] = {
+    table["create (password pushed)"] = {
+        "connector": lambda i: c.send("POST", "/Users", json=payload(new("c", i)), ok=(201,)),
+        "admin": admin_create}
+    table["create (granted: R3 mail sent)"] = {
         "connector": lambda i: c.send("POST", "/Users", json=payload(new("m", i), False),
-                                      ok=(201,))}
+                                      ok=(201,)),
+        "admin": admin_mail}
     written = ids(pick())
     bodies: dict[str, list[Any]] = {}
     table["replace (PUT)"] = {
@@ -159,9 +180,9 @@ def steps(sides: Sides, runs: int, size: int, team: dict[str, str]) -> dict[str,
         bodies["connector"] = [
             {key: v for key, v in c.json("GET", f"/Users/{u}").items()
              if key not in ("id", "meta", "groups")} for u in written["connector"]]
-        if k is not None:
-            bodies["kc"] = [{key: v for key, v in k.json("GET", f"/Users/{u}").items()
-                             if key not in ("id", "meta", "groups")} for u in written["kc"]]
+        if k is not None:  # what an HR system sends it: the core schema
+            bodies["kc"] = [core_payload(k.json("GET", f"/Users/{u}")["userName"])
+                            for u in written["kc"]]
     prepare_bodies()
 
     def admin_title(i: int) -> Any:
