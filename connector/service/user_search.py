@@ -148,6 +148,10 @@ class UserSearch:
             first = max(0, end - req.count)
             reps = list(reversed(source.page(first, end - first))) if end > 0 else []
             expected = max(0, end - first)
+        elif source.group_id is not None:  # an étude's list: its count is cheap, ask both
+            reps, total = together(lambda: source.page(req.start_index - 1, req.count),
+                                   source.count)
+            expected = min(req.count, max(0, total - (req.start_index - 1)))
         else:
             reps = source.page(req.start_index - 1, req.count)
             # A first page that is not full is the whole answer: no count needed.
