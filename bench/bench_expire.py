@@ -82,7 +82,7 @@ def direct_empty(gw: Gateway, days: list[date]) -> None:
 def bench_size(size: int, days: tuple[date, date], life: Lifecycle, state: JobState,
                direct_gw: Gateway, group_ids: dict[str, str], empty: int) -> dict[str, Any]:
     ours_day, theirs_day = days
-    gw = life.gw
+    gw = life.store.gw
     # Connector: one night, marker at the day before.
     state.set_last_completed(ours_day - timedelta(days=1))
     calls = gw.calls
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             filled = size
             print(f"  {size} users ready (import {fill['seconds']:.0f} s, ending per night "
                   f"{fill['endingPerDay']})", file=sys.stderr)
-            results.append(bench_size(size, nights, life, JobState(life.gw), direct_gw,
+            results.append(bench_size(size, nights, life, JobState(life.store.gw), direct_gw,
                                       group_ids, args.empty_days))
             report(results[-1:], args.empty_days, file=sys.stderr)  # in case a later size dies
     finally:

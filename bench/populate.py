@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connector.keycloak.clients import Clients
@@ -31,6 +31,13 @@ def profile_of(i: int) -> str:
     return PROFILES[i % len(PROFILES)]
 
 
+def modified_of(i: int) -> datetime:
+    """When user i was last written: one user in 365 on each of the past year's days, the
+    newest yesterday (what an HR system's incremental read asks for)."""
+    yesterday = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    return yesterday - timedelta(days=1 + i % 365)
+
+
 def user_rep(i: int, etude: str = "B1", ends_on: date | None = None,
              platforms: Sequence[str] = ("mars",)) -> dict[str, Any]:
     """One granted collaborator as translate.user_to_keycloak writes him; a CDD if ends_on."""
@@ -48,7 +55,8 @@ def user_rep(i: int, etude: str = "B1", ends_on: date | None = None,
             "emails": [{"value": f"{name}@etude.example", "type": "work", "primary": True}],
             ETUDE_USER: ext}
     rep = user_to_keycloak(scim, status="granted", issues=[],
-                           ends_on=ends_on.isoformat() if ends_on else None)
+                           ends_on=ends_on.isoformat() if ends_on else None,
+                           now=modified_of(i))
     rep["groups"] = [f"/etudes/{etude}", *(f"/{p}/{profile_of(i)}" for p in sorted(platforms))]
     if ends_on is not None:  # the R9 day index the nightly job reads
         rep["groups"].append(f"/{INDEX_ROOT}/{ends_on.isoformat()}")
@@ -69,15 +77,15 @@ def populate(gw: Gateway, count: int, etude: str = "B1", expiring_every: int = 1
     """
     started = time.perf_counter()
     store = UserStore(gw, Clients(gw))
-    for day in ends_on:  # partial import needs the groups it names to exist
-        store.ensure_group(f"/{INDEX_ROOT}/{day.isoformat()}")
+    for night in ends_on:  # partial import needs the groups it names to exist
+        store.ensure_group(f"/{INDEX_ROOT}/{night.isoformat()}")
     per_day: dict[str, int] = {d.isoformat(): 0 for d in ends_on}
     turn = 0
     last = first + count
     for start in range(first, last, CHUNK):
         reps = []
         for i in range(start, min(start + CHUNK, last)):
-            day = None
+            day: date | None = None
             if expiring_every and (i - first) % expiring_every == 0:
                 day = ends_on[turn % len(ends_on)]
                 turn += 1

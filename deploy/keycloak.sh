@@ -15,6 +15,8 @@ HTTP_PORT="${KEYCLOAK_PORT:-8081}"
 MGMT_PORT="${KEYCLOAK_MANAGEMENT_PORT:-9001}"
 READY_URL="http://127.0.0.1:$MGMT_PORT/health/ready"
 TIMEOUT="${KEYCLOAK_START_TIMEOUT:-240}"
+# Extra preview features, e.g. KEYCLOAK_FEATURES=scim-api for the benchmark's second Keycloak.
+FEATURES="${KEYCLOAK_FEATURES:-}"
 
 ready() { curl -fsS -o /dev/null --max-time 2 "$READY_URL" 2>/dev/null; }
 
@@ -44,6 +46,7 @@ start() {
   KC_BOOTSTRAP_ADMIN_PASSWORD="${KC_BOOTSTRAP_ADMIN_PASSWORD:-admin}" \
     setsid "$HOME_DIR/bin/kc.sh" start-dev --http-host=127.0.0.1 --http-port="$HTTP_PORT" \
       --http-management-port="$MGMT_PORT" --health-enabled=true \
+      ${FEATURES:+--features="$FEATURES"} \
       >"$LOG_FILE" 2>&1 < /dev/null &
   echo $! > "$PID_FILE"
   until ready; do

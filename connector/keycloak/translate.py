@@ -8,6 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.domain.rules import AccessIssue
+from connector.keycloak.user_query import (
+    A_EMAIL_INDEX,
+    A_ETUDE_KEY,
+    A_MODIFIED_DAY,
+    A_MODIFIED_MONTH,
+    A_MODIFIED_YEAR,
+    etude_key,
+    modified_attributes,
+)
 from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, USER
 
 # SCIM core attribute -> Keycloak user attribute (single string values).
@@ -22,10 +31,11 @@ ETUDE_STRINGS = ("etude", "profile", "kbisDate", "employerAttestationDate", "con
                  "departureDeclaredBy")
 # Attributes the connector writes for its own bookkeeping (never sent by clients).
 A_USERNAME, A_EXTERNAL, A_ACTIVE = "scimUserName", "externalId", "scimActive"
-A_EMAILS, A_EMAIL_INDEX, A_PHONES = "scimEmails", "emailIndex", "scimPhoneNumbers"
+A_EMAILS, A_PHONES = "scimEmails", "scimPhoneNumbers"
 A_STATUS, A_ISSUES, A_ENDS, A_MODIFIED = "accessStatus", "accessIssues", "accessEndsOn", \
     "scimLastModified"
-A_MANAGER, A_PASSWORD_MAIL = "managerId", "passwordEmail"
+A_MANAGER, A_PASSWORD_MAIL, A_CREATED = "managerId", "passwordEmail", "scimCreated"
+INDEX_KEYS = (A_ETUDE_KEY, A_EMAIL_INDEX, A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR)
 
 
 def _one(attrs: dict[str, list[str]], key: str) -> str | None:
@@ -49,6 +59,40 @@ def primary_email(scim: dict[str, Any]) -> str | None:
     emails = [e for e in scim.get("emails") or [] if isinstance(e, dict) and e.get("value")]
     chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
     return str(chosen["value"]) if chosen else None
+
+
+def index_attributes(scim: dict[str, Any], moment: datetime) -> dict[str, list[str]]:
+    """The attributes that let Keycloak answer queries exactly (keycloak/user_query.py): the
+    étude in a case-safe form, the addresses other than the primary (Keycloak's e-mail column
+    holds that one), and the day, month and year of the last write."""
+    out: dict[str, list[str]] = {}
+    etude = (scim.get(ETUDE_USER) or {}).get("etude")
+    if etude:
+        out[A_ETUDE_KEY] = [etude_key(str(etude))]
+    primary = (primary_email(scim) or "").lower()
+    others = sorted({str(e["value"]).lower() for e in scim.get("emails") or []
+                     if isinstance(e, dict) and e.get("value")} - {primary})
+    if others:
+        out[A_EMAIL_INDEX] = others
+    out.update({k: [v] for k, v in modified_attributes(moment).items()})
+    return out
+
+
+def last_written(rep: dict[str, Any]) -> datetime | None:
+    """When the connector last wrote a user (his scimLastModified), None if never."""
+    value = _one(rep.get("attributes") or {}, A_MODIFIED)
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def stale_index(rep: dict[str, Any], scim: dict[str, Any]) -> list[str]:
+    """Name the query attributes a stored user lacks or holds out of date (reconcile fixes
+    users written before they existed)."""
+    attrs = rep.get("attributes") or {}
+    want = index_attributes(scim, last_written(rep) or datetime.now(UTC))
+    return [k for k in INDEX_KEYS if sorted(attrs.get(k) or []) != want.get(k, [])]
 
 
 def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIssue],
@@ -77,7 +121,6 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
         _set(attrs, target, name.get(key))
     emails = [e for e in scim.get("emails") or [] if e.get("value")]
     _set(attrs, A_EMAILS, json.dumps(emails, ensure_ascii=False) if emails else None)
-    _set(attrs, A_EMAIL_INDEX, sorted({str(e["value"]).lower() for e in emails}))
     phones = [p for p in scim.get("phoneNumbers") or [] if p.get("value")]
     _set(attrs, A_PHONES, json.dumps(phones, ensure_ascii=False) if phones else None)
     for key in ENTERPRISE_STRINGS:
@@ -91,7 +134,13 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
     _set(attrs, A_ISSUES, json.dumps([[i.code, i.detail_en, i.detail_fr] for i in issues],
                                      ensure_ascii=False) if issues else None)
     _set(attrs, A_ENDS, ends_on)
-    _set(attrs, A_MODIFIED, (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    moment = now or datetime.now(UTC)
+    _set(attrs, A_MODIFIED, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if base is None:  # meta.created, so that a created user renders without being read back
+        _set(attrs, A_CREATED, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    index = index_attributes(scim, moment)
+    for key in INDEX_KEYS:
+        _set(attrs, key, index.get(key))
     lang = str(scim.get("preferredLanguage") or scim.get("locale") or "")[:2].lower()
     _set(attrs, "locale", lang if lang in ("fr", "en") else None)
     rep["attributes"] = attrs
@@ -152,8 +201,9 @@ def user_from_keycloak(rep: dict[str, Any], *, teams: list[dict[str, Any]] | Non
         ext["passwordEmail"] = _one(attrs, A_PASSWORD_MAIL)
     out[ETUDE_USER] = ext
     created = rep.get("createdTimestamp")
-    created_iso = (datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                   if created else None)
+    created_iso = _one(attrs, A_CREATED) or (
+        datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if created else None)
     out["meta"] = {"resourceType": "User",
                    "created": created_iso,
                    "lastModified": _one(attrs, A_MODIFIED) or created_iso,

@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from connector.keycloak.clients import Clients
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
 from connector.keycloak.layout import is_index_group
-
-
-@dataclass(frozen=True)
-class UserQuery:
-    """A Keycloak /users search: exact built-in fields and `q` attribute terms (AND)."""
-
-    username: str | None = None
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    attributes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-
-    def params(self) -> dict[str, Any]:
-        """Render the query parameters shared by /users and /users/count."""
-        params: dict[str, Any] = {"username": self.username, "email": self.email,
-                                  "firstName": self.first_name, "lastName": self.last_name}
-        params = {k: v for k, v in params.items() if v is not None}
-        if params:
-            params["exact"] = "true"
-        if self.attributes:
-            params["q"] = " ".join(f"{k}:{v}" for k, v in self.attributes)
-        return params
-
-    def with_attribute(self, key: str, value: str) -> UserQuery:
-        """Return the query narrowed by one more attribute term."""
-        return UserQuery(self.username, self.email, self.first_name, self.last_name,
-                         (*self.attributes, (key, value)))
+from connector.keycloak.user_query import UserQuery
 
 
 class UserStore:

@@ -1,35 +1,16 @@
-"""List requests (RFC 7644 §3.4.2): parameters, push-down plan, sorting, paging, projection."""
+"""List requests (RFC 7644 §3.4.2): parameters, sorting, paging, projection."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connector.scim import filter as scim_filter
 from connector.scim.attributes import find_attribute
 from connector.scim.errors import BadRequest, InvalidFilter, InvalidValue
 from connector.scim.limits import MAX_INDEX
-from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, RESOURCE_TYPES
-
-# SCIM attribute (canonical, lowercased full name) -> neutral push-down field.
-# `exact` says the store's match has the SCIM semantics (case-insensitive equality), so a
-# filter made only of exact terms can be paged and counted by the store itself.
-USER_PUSHDOWN: dict[str, tuple[str, bool]] = {
-    "username": ("userName", True),
-    "emails.value": ("attr:emailIndex", True),
-    "emails": ("attr:emailIndex", True),
-    "externalid": ("attr:externalId", False),  # caseExact in SCIM, not in Keycloak's q
-    "active": ("attr:scimActive", True),
-    "name.givenname": ("firstName", False),
-    "name.familyname": ("lastName", False),
-}
-for _name in ("etude", "profile", "platforms", "titulaire", "kbisDate", "employerAttestationDate",
-              "contractType", "contractEndDate", "departureDate", "confidentialityAcceptedDate",
-              "accessStatus"):
-    USER_PUSHDOWN[f"{ETUDE_USER}:{_name}".lower()] = (f"attr:{_name}", True)
-for _name in ("employeeNumber", "costCenter", "organization", "division", "department"):
-    USER_PUSHDOWN[f"{ENTERPRISE}:{_name}".lower()] = (f"attr:{_name}", True)
+from connector.scim.schema_defs import RESOURCE_TYPES
 
 
 @dataclass(frozen=True)
@@ -43,15 +24,6 @@ class ListRequest:
     descending: bool = False
     attributes: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
-
-
-@dataclass
-class Plan:
-    """What the store is asked (push-down terms) and what the connector still checks."""
-
-    terms: list[tuple[str, str]] = field(default_factory=list)
-    residual: scim_filter.Node | None = None
-    exact: bool = True
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -109,67 +81,6 @@ def parse_list_request(params: dict[str, Any], resource_type: str,
                        order == "descending", attributes, excluded)
 
 
-def _canonical(path: scim_filter.AttrPath, resource_type: str) -> str:
-    """Name a path as `attr.sub`, or `urn:attr.sub` for an extension, lowercased."""
-    found = scim_filter.resolve(path, resource_type)
-    if found is None:
-        return path.dotted
-    return f"{found.schema}:{path.dotted}".lower() if found.extension else path.dotted
-
-
-def plan_users(node: scim_filter.Node | None) -> Plan:
-    """Split a Users filter into store terms and the residual the connector evaluates."""
-    if node is None:
-        return Plan()
-    pushed: list[tuple[str, str]] = []
-    exact = True
-
-    def pushable(term: scim_filter.Compare) -> bool:
-        key = USER_PUSHDOWN.get(_canonical(term.path, "User"))
-        if term.op != "eq" or key is None or term.value is None:
-            return False
-        value = term.value
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        if not isinstance(value, str) or not value:
-            return False
-        # `q=key:value` cannot carry separators; plain parameters (username=…) can.
-        return not key[0].startswith("attr:") or _q_safe(value)
-
-    terms, residual = scim_filter.split_conjuncts(node, pushable)
-    for term in terms:
-        store_field, is_exact = USER_PUSHDOWN[_canonical(term.path, "User")]
-        value = term.value
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        pushed.append((store_field, text.lower() if store_field == "attr:emailIndex" else text))
-        exact = exact and is_exact
-    for rest in scim_filter.conjuncts(residual) if residual is not None else []:
-        address = _value_path_email(rest)
-        if address is not None:  # narrows by the address; the entry's type is checked here
-            pushed.append(("attr:emailIndex", address.lower()))
-    plan = Plan(pushed, residual, exact and residual is None)
-    if not plan.exact:  # re-check everything the store only narrowed
-        plan.residual = node
-    return plan
-
-
-def _value_path_email(term: scim_filter.Node) -> str | None:
-    """`emails[type eq "work" and value eq "x"]` (Entra ID's matching form): the address."""
-    if not (isinstance(term, scim_filter.ValuePath) and term.path.attr == "emails"
-            and term.path.urn is None and term.sub is None):
-        return None
-    for inner in scim_filter.conjuncts(term.filter):
-        if (isinstance(inner, scim_filter.Compare) and inner.path.attr == "value"
-                and inner.op == "eq" and isinstance(inner.value, str) and inner.value
-                and _q_safe(inner.value)):
-            return inner.value
-    return None
-
-
-def _q_safe(value: str) -> bool:
-    return not any(c in value for c in ' :"\t\n')
-
-
 def sort_resources(resources: list[dict[str, Any]], sort_by: str | None, descending: bool,
                    resource_type: str) -> list[dict[str, Any]]:
     """Sort by an attribute, missing values last (RFC 7644 §3.4.2.3)."""
@@ -188,6 +99,19 @@ def sort_resources(resources: list[dict[str, Any]], sort_by: str | None, descend
     missing = [r for r in resources if key(r)[0] == 1]
     present.sort(key=key, reverse=descending)
     return present + missing
+
+
+def shown(name: str, attributes: tuple[str, ...], excluded: tuple[str, ...],
+          resource_type: str) -> bool:
+    """RFC 7644 §3.4.2.5: tell whether a core attribute will be in the answer (read it then)."""
+    core = RESOURCE_TYPES[resource_type][0].lower() + ":"
+
+    def head(item: str) -> str:
+        return item.lower().removeprefix(core).split(".", 1)[0]
+
+    if attributes:
+        return any(head(a) == name.lower() for a in attributes)
+    return not any(item.lower().removeprefix(core) == name.lower() for item in excluded)
 
 
 def project(resource: dict[str, Any], attributes: tuple[str, ...], excluded: tuple[str, ...],

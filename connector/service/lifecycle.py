@@ -30,7 +30,7 @@ from connector.keycloak.gateway import KeycloakUnavailable, collect
 from connector.keycloak.jobstate import JobState, LockHeld, LockInfo, default_owner
 from connector.keycloak.layout import index_group, is_index_group
 from connector.keycloak.translate import A_STATUS, A_USERNAME
-from connector.keycloak.users import UserQuery
+from connector.keycloak.user_query import UserQuery
 from connector.scim.errors import Unavailable
 from connector.service.users import Convergence, UserService
 
@@ -314,6 +314,8 @@ def _differences(diff: Convergence, roles: dict[str, list[Any]]) -> list[str]:
             if not is_index_group(path)]
     out += [f"direct client role {name}, should come from groups only"
             for name in _role_names(roles)]
+    if diff.index:
+        out.append(f"query attributes {', '.join(diff.index)} out of date")
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from connector.audit import audited, changed_attributes
 from connector.keycloak.etudes import EtudeDirectory, Principal
+from connector.keycloak.fanout import together
 from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.layout import team_parts
 from connector.keycloak.locks import Locks
@@ -221,13 +222,13 @@ class TeamService:
             if platform not in new.platforms:
                 self.store.delete(sub_id)
                 del subs[platform]
-                continue
-            client = self._client(platform)
-            self.store.unmap_roles(sub_id, client, self.store.mapped_roles(sub_id, client)
-                                   - wanted)
-        for platform, sub_id in subs.items():
-            client = self._client(platform)
-            self.store.map_roles(sub_id, client, wanted - self.store.mapped_roles(sub_id, client))
+        kept = list(subs.items())
+        mapped = together(*[lambda p=p, g=g: self.store.mapped_roles(g, self._client(p))
+                            for p, g in kept])
+        for (platform, sub_id), roles in zip(kept, mapped, strict=True):
+            self.store.unmap_roles(sub_id, self._client(platform), roles - wanted)
+        for (platform, sub_id), roles in zip(kept, mapped, strict=True):
+            self.store.map_roles(sub_id, self._client(platform), wanted - roles)
         gained = {p: self.store.create_child(team_id, p, {"delegatesTo": [
             self.mappings.platforms[p].client_id]}) for p in new.platforms if p not in subs}
         for platform, sub_id in gained.items():

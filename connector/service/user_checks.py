@@ -16,7 +16,8 @@ from connector.keycloak.etudes import Principal, canonical_code_problem
 from connector.keycloak.locks import Locks
 from connector.keycloak.profile_checks import user_problems
 from connector.keycloak.translate import primary_email
-from connector.keycloak.users import UserQuery, UserStore
+from connector.keycloak.user_query import UserQuery
+from connector.keycloak.users import UserStore
 from connector.mappings import Mappings
 from connector.scim.errors import InvalidValue, Uniqueness
 from connector.scim.payload import strip_read_only

@@ -9,16 +9,23 @@ to what his new record implies (keycloak/user_plan.py) and run them (keycloak/us
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from connector.audit import audited, changed_attributes
 from connector.domain.dates import today_in_paris
 from connector.keycloak.etudes import EtudeDirectory, Principal
+from connector.keycloak.fanout import together
 from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.locks import Locks
-from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
+from connector.keycloak.translate import (
+    last_written,
+    primary_email,
+    stale_index,
+    user_from_keycloak,
+    user_to_keycloak,
+)
 from connector.keycloak.user_plan import Current, Target, plan_user_write
 from connector.keycloak.user_writer import UserGone, WriteInterrupted, WriteRefused, run_steps
 from connector.keycloak.users import UserStore
@@ -51,10 +58,16 @@ class Convergence:
     email: tuple[str | None, str | None]
     leave: list[str]
     join: list[str]
+    index: list[str] = field(default_factory=list)  # query attributes out of date
 
     @property
     def changed(self) -> bool:
         """Tell whether anything differed."""
+        return (self.access or bool(self.index))
+
+    @property
+    def access(self) -> bool:
+        """Tell whether anything of the user's access differed (not only query attributes)."""
         return (self.status[0] != self.status[1] or self.enabled[0] != self.enabled[1]
                 or self.ends[0] != self.ends[1] or self.email[0] != self.email[1]
                 or bool(self.leave) or bool(self.join))
@@ -77,7 +90,7 @@ class UserService:
                  today: Callable[[], date] = today_in_paris, max_candidates: int = 10000) -> None:
         self.store, self.directory, self.mappings = store, directory, mappings
         self.locks, self.delegation, self.today = locks, delegation, today
-        self.searcher = UserSearch(store, max_candidates)
+        self.searcher = UserSearch(store, directory, max_candidates)
         self.checks = UserChecks(store, mappings, locks, today)
         self.access = UserAccess(store, directory, mappings, delegation, today)
 
@@ -97,10 +110,16 @@ class UserService:
         teams = self.delegation.teams_of(groups) if groups is not None else None
         return user_from_keycloak(rep, teams=teams, base_url=ctx.base_url, french=ctx.french)
 
-    def get(self, user_id: str, ctx: RequestContext) -> dict[str, Any]:
-        """Return one user the caller may see (others are 404), with his teams."""
-        rep = self.load(user_id, ctx.who)
-        return self.render(rep, ctx, self.store.groups_of(user_id))
+    def get(self, user_id: str, ctx: RequestContext, with_groups: bool = True
+            ) -> dict[str, Any]:
+        """Return one user the caller may see (others are 404); his teams, read at the same
+        time, only when they are shown."""
+        check_id(user_id, not_found)
+        if not with_groups:
+            return self.render(self.load(user_id, ctx.who), ctx)
+        rep, groups = together(lambda: self.load(user_id, ctx.who),
+                               lambda: self.store.memberships(user_id))
+        return self.render(rep, ctx, groups)
 
     def search(self, req: ListRequest, ctx: RequestContext) -> tuple[int, list[dict[str, Any]]]:
         """Answer a query (RFC 7644 §3.4.2) over the users the caller may see."""
@@ -133,12 +152,12 @@ class UserService:
             if decision.status == "granted" and not password:
                 with self.locks.hold(f"user:{user_id}"):
                     fresh = self.store.get(user_id)
-                    if fresh is not None:
-                        line["password_email"] = self._password_mail(user_id, scim, fresh)
-        created = self.store.get(user_id)
-        if created is None:
-            raise not_found(user_id)
-        return self.render(created, ctx, [])
+                    if fresh is None:
+                        raise not_found(user_id)
+                    line["password_email"] = self._password_mail(user_id, scim, fresh)
+                    rep = fresh
+        # What was just written, without reading it back (meta.created is scimCreated).
+        return self.render({**rep, "id": user_id}, ctx, [])
 
     def _post(self, rep: dict[str, Any], user_name: str) -> str:
         try:
@@ -182,8 +201,8 @@ class UserService:
         who = ctx.who
         with self.locks.hold(f"user:{user_id}") as lease, \
                 audited(action, who=who.label(), etude=who.etude, target=user_id) as line:
-            rep = self.load(user_id, who)
-            groups = self.store.groups_of(user_id)
+            rep, groups = together(lambda: self.load(user_id, who),
+                                   lambda: self.store.groups_of(user_id))
             old = self.render(rep, ctx)
             line["etude"] = (old.get(ETUDE_USER) or {}).get("etude")
             check_if_match(old["meta"]["version"], if_match)
@@ -199,16 +218,18 @@ class UserService:
                                     lease.check, line)
             line["status"] = decision.status
             if decision.status == "granted" and not password:
+                was = (old.get(ETUDE_USER) or {}).get("accessStatus") == "granted"
                 line["password_email"] = self._password_mail(user_id, scim, new_rep,
-                                                             existing=True)
+                                                             was_granted=was)
         return self.render(new_rep, ctx, groups)
 
     def _run(self, user_id: str, rep: dict[str, Any], groups: list[dict[str, Any]],
              scim: dict[str, Any], decision: Decision, password: str | None,
-             check: Callable[[], None], line: dict[str, Any]) -> dict[str, Any]:
+             check: Callable[[], None], line: dict[str, Any],
+             now: datetime | None = None) -> dict[str, Any]:
         """Plan and run the Keycloak steps; return the representation now stored."""
         new_rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
-                                   ends_on=decision.ends, base=rep)
+                                   ends_on=decision.ends, base=rep, now=now)
         current = Current(bool(rep.get("enabled")), self.access.managed(groups))
         target = Target(decision.status == "granted", self.access.wanted(groups, scim, decision),
                         password is not None)
@@ -227,13 +248,21 @@ class UserService:
         return new_rep
 
     def _password_mail(self, user_id: str, scim: dict[str, Any], rep: dict[str, Any],
-                       existing: bool = False) -> str | None:
-        """R3: a granted user without password gets Keycloak's set-password e-mail, once."""
+                       was_granted: bool | None = None) -> str | None:
+        """R3: a user granted access without password gets Keycloak's set-password e-mail, once.
+
+        For an existing user (`was_granted` given) the password is looked up only when access
+        is being granted now, or when the last mail failed: otherwise it was settled then.
+        """
         attrs = rep.get("attributes") or {}
-        if attrs.get("passwordEmail") == ["sent"]:
+        before = (attrs.get("passwordEmail") or [None])[0]
+        if before == "sent":
             return None
-        if existing and self.store.has_password(user_id):
-            return None
+        if was_granted is not None:
+            if was_granted and before != "failed":
+                return None
+            if self.store.has_password(user_id):
+                return None
         platform = self.mappings.platforms[scim[ETUDE_USER]["platforms"][0]]
         try:
             self.store.send_actions_email(user_id, ["UPDATE_PASSWORD"], platform.client_id,
@@ -248,7 +277,7 @@ class UserService:
         return outcome
 
     def delete(self, user_id: str, ctx: RequestContext, if_match: str | None = None) -> None:
-        """DELETE /Users/{id} (RFC 7644 §3.6): end his sessions, then remove him (R8)."""
+        """DELETE /Users/{id} (RFC 7644 §3.6): remove him and his sessions (R8)."""
         check_id(user_id, not_found)
         who = ctx.who
         with self.locks.hold(f"user:{user_id}"), \
@@ -258,7 +287,7 @@ class UserService:
                         changed=["*"])
             if if_match:
                 check_if_match(self.render(rep, ctx)["meta"]["version"], if_match)
-            self.store.logout(user_id)
+            # Keycloak drops a deleted user's sessions with him: no separate logout (R8).
             self.store.delete(user_id)
 
     # -- converging (R8, R9, reconcile, team membership) -------------------------------------
@@ -284,7 +313,8 @@ class UserService:
                 ((attrs.get("accessEndsOn") or [None])[0], decision.ends),
                 ((rep.get("email") or "").lower() or None,
                  (primary_email(scim) or "").lower() or None),
-                sorted(set(managed) - set(wanted)), sorted(set(wanted) - set(managed)))
+                sorted(set(managed) - set(wanted)), sorted(set(wanted) - set(managed)),
+                stale_index(rep, scim))
             if found.changed and not dry_run:
                 with audited(action, who=who, etude=found.etude, target=user_id) as line:
                     line.update(status=decision.status, left=found.leave, joined=found.join,
@@ -292,7 +322,11 @@ class UserService:
                                            else []),
                                          *(["accessEndsOn"] if found.ends[0] != found.ends[1]
                                            else [])])
-                    self._run(user_id, rep, groups, scim, decision, None, lease.check, line)
+                    if found.index:
+                        line["changed"] += ["index"]
+                    # Query attributes alone: the record did not change, nor does lastModified.
+                    self._run(user_id, rep, groups, scim, decision, None, lease.check, line,
+                              now=None if found.access else last_written(rep))
             return found
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from connector.scim.discovery import list_response
-from connector.scim.query import parse_list_request, project
+from connector.scim.query import parse_list_request, project, shown
 from connector.scim.versioning import not_modified
 from connector.service.users import UserService
 from connector.web.http import json_body, request_context, scim_response
@@ -61,7 +61,9 @@ def create_user() -> Any:
 
 @blueprint.get("/Users/<user_id>")
 def get_user(user_id: str) -> Any:
-    resource = service().get(user_id, request_context())
+    attributes, excluded = _projection()
+    resource = service().get(user_id, request_context(),
+                             with_groups=shown("groups", attributes, excluded, "User"))
     if not_modified(resource["meta"]["version"], request.headers.get("If-None-Match")):
         return scim_response(None, 304, {"ETag": resource["meta"]["version"]})
     return one(resource)

@@ -1,21 +1,27 @@
-"""An equality lookup costs the same number of Keycloak calls whatever the realm size.
+"""A lookup, a list page and a count cost the same Keycloak calls whatever the realm size.
 
-Counts `Gateway.calls` (never time) for the same lookup before and after the étude grows by a
-few hundred users imported straight into Keycloak, shaped as the connector writes them.
+Counts `Gateway.calls` (never time) for the same requests before and after the realm grows by
+2,000 users imported straight into Keycloak: a few hundred staff of the same étude, shaped as
+the connector writes them (étude group, attributes), and other users of the realm the connector
+does not manage. The answers are checked too, so a constant count cannot hide a wrong one.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
-from connector.keycloak.gateway import Gateway
+from connector.keycloak.gateway import Gateway, connect
 from connector.keycloak.translate import user_to_keycloak
 from tests.integration.conftest import E, granted_user, unique
 
 CHUNK = 500
+EARLIER = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)  # the imported staff were last written then
 
 
 def extra_users(prefix: str, first: int, count: int, etude: str = "E1") -> list[dict[str, Any]]:
@@ -30,8 +36,17 @@ def extra_users(prefix: str, first: int, count: int, etude: str = "E1") -> list[
                     "titulaire": False, "contractType": "CDI",
                     "employerAttestationDate": "2026-01-05",
                     "confidentialityAcceptedDate": "2026-01-06"}}
-        reps.append(user_to_keycloak(scim, status="granted", issues=[], ends_on=None))
+        rep = user_to_keycloak(scim, status="granted", issues=[], ends_on=None, now=EARLIER)
+        rep["groups"] = [f"/etudes/{etude}", "/mars/comptable"]
+        reps.append(rep)
     return reps
+
+
+def others(prefix: str, count: int) -> list[dict[str, Any]]:
+    """Users of the realm the connector does not manage (made in the console, say)."""
+    return [{"username": f"{prefix}-{i:05d}", "enabled": True, "firstName": "Jean",
+             "lastName": "Autre", "email": f"{prefix}-{i:05d}@ailleurs.example",
+             "attributes": {"etude": ["ZZ"], "profile": ["comptable"]}} for i in range(count)]
 
 
 def import_users(gw: Gateway, reps: list[dict[str, Any]]) -> None:
@@ -57,47 +72,96 @@ def calls_for(kc: Gateway, client: Any, url: str) -> tuple[int, Any]:
 
 
 @pytest.fixture(scope="module")
+def importer(settings: Any) -> Gateway:
+    """An admin gateway that waits for partial imports (slower than any SCIM request)."""
+    slow = replace(settings, keycloak_timeout=600)
+    return Gateway(slow, connect(slow, as_admin=True))
+
+
+@pytest.fixture(scope="module")
 def target(app: Any, tokens: dict[str, str]) -> dict[str, Any]:
     from tests.integration.conftest import Scim
 
     end = f"{random.randint(2031, 2099)}-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}"
     body = granted_user(unique("pd"), contractType="CDD", contractEndDate=end)
+    body["emails"].append({"value": f"{body['userName']}@maison.example", "type": "home"})
     created = Scim(app, tokens["E1"]).post("/Users", json=body)
     assert created.status_code == 201, created.json
     return {**created.json, "end": end}
 
 
-def lookups(target: dict[str, Any]) -> dict[str, str]:
+def lookups(t: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    """Filter -> how many users it finds: the target alone, whatever the realm holds."""
+    name, today = t["userName"], datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z")
     return {
-        "userName eq": f'userName eq "{target["userName"]}"',
-        "externalId eq": f'externalId eq "{target["externalId"]}"',
-        "emails.value eq": f'emails.value eq "{target["emails"][0]["value"]}"',
-        "étude attribute eq": f'{E}:contractEndDate eq "{target["end"]}"',
+        "userName eq": (f'userName eq "{name}"', 1),
+        "externalId eq": (f'externalId eq "{t["externalId"]}"', 1),
+        "emails.value eq (primary)": (f'emails.value eq "{t["emails"][0]["value"]}"', 1),
+        "emails.value eq (other)": (f'emails.value eq "{t["emails"][1]["value"]}"', 1),
+        "Entra work e-mail": (f'emails[type eq "work"].value eq "{t["emails"][0]["value"]}"', 1),
+        "étude attribute eq": (f'{E}:contractEndDate eq "{t["end"]}"', 1),
+        "userName sw": (f'userName sw "{name[:-1]}"', 1),
+        "userName eq or userName eq": (f'userName eq "{name}" or userName eq "nobody-{name}"', 1),
+        "lastModified since today": (f'meta.lastModified ge "{today}" and userName eq "{name}"',
+                                     1),
     }
 
 
-def test_equality_lookups_cost_constant_keycloak_calls(e1, kc, admin_gw, target):
-    prefix = unique("bulkpop")
-    sizes = {}
-    counts: dict[int, dict[str, int]] = {}
+def pages() -> dict[str, str]:
+    """List requests whose answer grows with the étude while their cost must not."""
+    return {
+        "page": "/Users?count=5",
+        "count only": "/Users?count=0",
+        "deep page": "/Users?startIndex=140&count=5",
+        "sorted descending": "/Users?sortBy=userName&sortOrder=descending&count=5",
+        "projected page": "/Users?count=5&attributes=userName",
+        "étude attribute, many matches": f"/Users?filter={E}:profile eq \"comptable\"&count=5",
+        "not": "/Users?filter=not (userName eq \"nobody\")&count=5",
+    }
+
+
+def test_lookups_pages_and_counts_cost_constant_keycloak_calls(e1, kc, importer, target):
+    prefix = unique("pd")
+    realm: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
     imported = 0
-    for extra in (20, 300):
-        import_users(admin_gw, extra_users(prefix, imported, extra - imported))
-        imported = extra
-        sizes[extra] = int(kc.get(kc.path("/users/count"), q="etude:E1"))
-        counts[extra] = {}
-        for label, expression in lookups(target).items():
-            n, response = calls_for(kc, e1, f"/Users?filter={expression}")
-            assert [u["id"] for u in response.json["Resources"]] == [target["id"]], label
-            counts[extra][label] = n
-        # Many matches, one page: still the same calls (count, then one page of the store).
-        n, response = calls_for(kc, e1, f'/Users?filter={E}:profile eq "comptable"&count=5')
-        assert response.json["totalResults"] >= extra and len(response.json["Resources"]) == 5
-        counts[extra]["étude attribute eq, many matches"] = n
-    print("keycloak calls per lookup:", sizes, counts)
-    assert sizes[300] - sizes[20] >= 280
-    assert counts[20] == counts[300]
-    assert all(n <= 3 for n in counts[300].values()), counts[300]
+    for step, (staff, strangers) in {"small": (150, 0), "large": (300, 1700)}.items():
+        import_users(importer, extra_users(prefix, imported, staff - imported))
+        import_users(importer, others(f"{prefix}-x{step}", strangers))
+        imported = staff
+        realm[step] = int(kc.get(kc.path("/users/count")))
+        counts[step] = {}
+        for label, (expression, found) in lookups(target).items():
+            n, response = calls_for(kc, e1, f"/Users?filter={quote(expression)}")
+            assert [u["id"] for u in response.json["Resources"]] == [target["id"]] * found, label
+            counts[step][label] = n
+        for label, url in pages().items():
+            n, response = calls_for(kc, e1, url)
+            body = response.json
+            if label != "count only":
+                assert len(body["Resources"]) == 5, (label, body)
+            assert body["totalResults"] >= staff, (label, body["totalResults"])
+            counts[step][label] = n
+    print("realm sizes", realm, "keycloak calls per request:", counts)
+    assert realm["large"] - realm["small"] >= 1850
+    assert counts["small"] == counts["large"]
+    assert all(n <= 3 for n in counts["large"].values()), counts["large"]
+
+
+def test_descending_pages_are_keycloaks_order_reversed(e1):
+    total = e1.get("/Users?count=0").json["totalResults"]
+    assert total > 10
+    tail = e1.get(f"/Users?sortBy=userName&startIndex={total - 4}&count=5").json["Resources"]
+    head = e1.get("/Users?sortBy=userName&sortOrder=descending&count=5").json["Resources"]
+    assert [u["id"] for u in head] == [u["id"] for u in reversed(tail)]
+
+
+def test_a_not_is_counted_by_difference(e1, target):
+    everyone = e1.get("/Users?count=0").json["totalResults"]
+    expression = 'not (userName eq "{}")'.format(target["userName"])
+    r = e1.get(f"/Users?filter={quote(expression)}&count=3")
+    assert r.json["totalResults"] == everyone - 1
+    assert target["id"] not in [u["id"] for u in r.json["Resources"]]
 
 
 def test_lookup_through_root_search_is_constant_too(e1, kc, target):

@@ -146,3 +146,28 @@ def test_team_delegation_is_not_drift_but_a_hand_made_one_is(e2, kc, settings):
     assert uid not in found
     assert found[other]["differences"] == [f"member of {sub}, should not be"]
     kc.request("DELETE", kc.path("/users/{u}/groups/{g}", u=other, g=gid))
+
+
+def test_users_written_before_the_query_attributes_are_completed_without_a_new_date(
+        admin, etude, life, kc):
+    """A user stored without scimEtude and the day index (written by an earlier version) is
+    outside his étude's counts and filters; reconcile writes them, lastModified untouched."""
+    user = create(admin, etude)
+    rep = kc_user(kc, user["id"])
+    for key in ("scimEtude", "scimModifiedDay", "scimModifiedMonth", "scimModifiedYear"):
+        rep["attributes"].pop(key)
+    kc.request("PUT", kc.path("/users/{u}", u=user["id"]), body=rep)
+    flt = f'{E}:profile eq "comptable"'
+    assert admin.get("/Users", query_string={"filter": f'{flt} and etude eq "{etude}"'}
+                     ).json["totalResults"] == 1  # the admin asks by the etude attribute
+    report = life.reconcile(etude)
+    [entry] = report.users
+    assert entry["differences"] == [
+        "query attributes scimEtude, scimModifiedDay, scimModifiedMonth, scimModifiedYear "
+        "out of date"]
+    life.reconcile(etude, apply=True)
+    assert life.reconcile(etude).users == []
+    after = kc_user(kc, user["id"])["attributes"]
+    assert after["scimEtude"] == [etude.encode().hex()]
+    assert after["scimLastModified"] == rep["attributes"]["scimLastModified"]
+    assert after["scimModifiedDay"] == [rep["attributes"]["scimLastModified"][0][:10]]

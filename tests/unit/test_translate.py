@@ -40,9 +40,11 @@ def test_user_to_keycloak_fields_and_attributes():
     assert rep["email"] == "A.Martin@Etude.fr" and rep["enabled"] is True
     a = rep["attributes"]
     assert a["platforms"] == ["mars", "v3"] and a["titulaire"] == ["false"]
-    assert a["emailIndex"] == ["a.martin@etude.fr", "home@x.fr"]
+    assert a["emailIndex"] == ["home@x.fr"]  # the primary is Keycloak's e-mail column
     assert a["accessEndsOn"] == ["2027-02-01"] and a["accessStatus"] == ["granted"]
     assert a["scimLastModified"] == ["2026-11-26T10:00:00Z"]
+    assert (a["scimModifiedDay"], a["scimModifiedMonth"], a["scimModifiedYear"]) == (
+        ["2026-11-26"], ["2026-11"], ["2026"])
     assert a["locale"] == ["fr"] and a["managerId"] == ["m-1"]
 
 
@@ -78,7 +80,9 @@ def test_round_trip_gives_back_the_scim_user():
     assert out["groups"] == [{"value": "t1", "display": "Recouvrement", "type": "direct",
                               "$ref": "https://scim.example/scim/v2/Groups/t1"}]
     assert out["meta"]["location"] == "https://scim.example/scim/v2/Users/u1"
-    assert out["meta"]["created"] == "2025-11-26T10:00:00Z"
+    assert out["meta"]["created"] == "2026-11-26T10:00:00Z"  # scimCreated, written at creation
+    del rep["attributes"]["scimCreated"]  # a user made before it: Keycloak's creation time
+    assert user_from_keycloak(rep)["meta"]["created"] == "2025-11-26T10:00:00Z"
     assert out["meta"]["version"].startswith('W/"')
     assert "password" not in out
 

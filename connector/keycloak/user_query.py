@@ -1,0 +1,210 @@
+"""Turn pushed filter terms into Keycloak /users queries, and say how exactly each answers.
+
+Pure. Keycloak's /users (and /users/count, which takes the same parameters) ANDs its
+parameters: `username`, `email`, `firstName`, `lastName` (built-in, indexed columns for the first
+two) and `q=key:value` attribute terms. One flag, `exact`, applies to all of them: exact (case
+insensitive) matches, or substring (`LIKE %v%`) matches, where `_` and `%` are wildcards. A query
+is *exact* when Keycloak's match is the SCIM match of every term, so that Keycloak may page and
+count it alone; otherwise it only narrows, and the connector checks every candidate again.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from connector.scim.pushdown import Term
+
+# Attributes the translation writes for queries Keycloak cannot otherwise answer.
+A_EMAIL_INDEX = "emailIndex"  # the addresses other than the primary (Keycloak's e-mail column)
+# The étude as Keycloak's case-insensitive match cannot confuse it: the code in hexadecimal
+# (E1 is 4531, e1 is 6531), so that a count by étude is exact inside Keycloak.
+A_ETUDE_KEY = "scimEtude"
+A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR = ("scimModifiedDay", "scimModifiedMonth",
+                                                     "scimModifiedYear")
+CASE_EXACT = {"externalId"}  # SCIM caseExact: Keycloak's matches ignore case
+MAX_ALTERNATIVES = 40  # a union of more Keycloak queries is left to the candidates' check
+DAYS_PER_MONTH, MONTHS_PER_YEAR = 5, 4  # beyond, the month (year) is asked whole
+COLUMNS = {"userName": "username", "givenName": "first_name", "familyName": "last_name"}
+# Equalities that leave a handful of users whatever the realm: asked without the étude term
+# (a second attribute term only slows Keycloak's query down); the étude is checked on the few.
+SELECTIVE = {"username", "email", f"attr:{A_EMAIL_INDEX}", "attr:externalId"}
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """A Keycloak /users search: built-in fields and `q` attribute terms (AND)."""
+
+    username: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    attributes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    like: bool = False
+
+    def params(self) -> dict[str, Any]:
+        """Render the parameters shared by /users and /users/count."""
+        params: dict[str, Any] = {"username": self.username, "email": self.email,
+                                  "firstName": self.first_name, "lastName": self.last_name}
+        params = {k: v for k, v in params.items() if v is not None}
+        if self.like:
+            params["exact"] = "false"
+        elif params:  # `q` terms are exact unless told otherwise; built-in fields are not
+            params["exact"] = "true"
+        if self.attributes:
+            params["q"] = " ".join(f"{k}:{quote_q(v)}" for k, v in self.attributes)
+        return params
+
+    def with_attribute(self, key: str, value: str) -> UserQuery:
+        """Return the query narrowed by one more attribute term."""
+        return replace(self, attributes=(*self.attributes, (key, value)))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One Keycloak query and whether its answer is exactly the SCIM one."""
+
+    query: UserQuery
+    exact: bool
+
+
+def quote_q(value: str) -> str:
+    """Quote a `q` value when it holds a space, a colon or a quote (Keycloak's query syntax)."""
+    if value and not any(c in value for c in ' :"\\\t\n'):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def etude_key(code: str) -> str:
+    """The value of the case-safe étude attribute for an étude code."""
+    return code.encode().hex()
+
+
+def scope_query(code: str) -> UserQuery:
+    """Every user of an étude, exactly (no case variant of the code)."""
+    return UserQuery(attributes=((A_ETUDE_KEY, etude_key(code)),))
+
+
+def _wild(value: str) -> bool:
+    return "%" in value or "_" in value
+
+
+def modified_buckets(since: datetime, today: date) -> list[tuple[str, str]] | None:
+    """Cover the days from `since` to today with year, month and day index terms.
+
+    A month is asked whole once more than DAYS_PER_MONTH of its days are wanted, a year once
+    more than MONTHS_PER_YEAR of its months are: a few more candidates, checked again, for far
+    fewer queries. None when more than MAX_ALTERNATIVES terms would still be needed (the
+    connector then reads the candidates instead).
+    """
+    day = since.astimezone(UTC).date()
+    out: list[tuple[str, str]] = []
+    while day <= today:
+        next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        months_left = 13 - day.month if day.year < today.year else today.month - day.month + 1
+        if day.day == 1 and months_left > MONTHS_PER_YEAR:
+            out.append((A_MODIFIED_YEAR, str(day.year)))
+            day = date(day.year + 1, 1, 1)
+        elif (min(next_month - timedelta(days=1), today) - day).days + 1 > DAYS_PER_MONTH:
+            out.append((A_MODIFIED_MONTH, day.strftime("%Y-%m")))
+            day = next_month
+        else:
+            out.append((A_MODIFIED_DAY, day.isoformat()))
+            day += timedelta(days=1)
+        if len(out) > MAX_ALTERNATIVES:
+            return None
+    return out
+
+
+def modified_attributes(moment: datetime) -> dict[str, str]:
+    """Return the index terms of a modification instant (UTC day, month and year)."""
+    day = moment.astimezone(UTC).date()
+    return {A_MODIFIED_DAY: day.isoformat(), A_MODIFIED_MONTH: day.strftime("%Y-%m"),
+            A_MODIFIED_YEAR: str(day.year)}
+
+
+def _since(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _choices(term: Term, today: date) -> list[list[tuple[str, str, bool]]] | None:
+    """The ways one term can be asked: alternatives (a union) of (param, value, exact) parts."""
+    if term.field in COLUMNS:
+        exact = term.op == "eq" or (term.op == "co" and not _wild(term.value))
+        return [[(COLUMNS[term.field] + (":like" if term.op != "eq" else ""), term.value,
+                  exact)]]
+    if term.field == "emails":  # the primary in Keycloak's column, the others in the index
+        return [[("email", term.value, True)], [(f"attr:{A_EMAIL_INDEX}", term.value, True)]]
+    if term.field == "modified":
+        since = _since(term.value)
+        buckets = modified_buckets(since, today) if since else None
+        if buckets is None:
+            return None
+        return [[(f"attr:{k}", v, False)] for k, v in buckets]
+    name = term.field.removeprefix("attr:")
+    if term.op == "eq":
+        return [[(f"attr:{name}", term.value, name not in CASE_EXACT)]]
+    return [[(f"attr:{name}:like", term.value, term.op == "co" and not _wild(term.value))]]
+
+
+def _build(parts: list[tuple[str, str, bool]]) -> Compiled:
+    """Put one alternative's parts in one query; what cannot be put there makes it inexact."""
+    like = any(p.endswith(":like") for p, _, _ in parts)
+    values: dict[str, str] = {}
+    attributes: dict[str, str] = {}
+    exact = True
+    for param, value, part_exact in parts:
+        is_like = param.endswith(":like")
+        name = param.removesuffix(":like")
+        # In a LIKE query every term is a substring match: an equality only narrows.
+        exact = exact and part_exact and (is_like or not like)
+        if name.startswith("attr:"):
+            key = name.removeprefix("attr:")
+            if key in attributes:  # one value per key in Keycloak's query
+                exact = False
+                continue
+            attributes[key] = value
+        elif name in values:
+            exact = False
+        else:
+            values[name] = value
+    query = UserQuery(values.get("username"), values.get("email"), values.get("first_name"),
+                      values.get("last_name"), tuple(attributes.items()), like)
+    return Compiled(query, exact)
+
+
+def compile_branch(terms: tuple[Term, ...], scope: str | None, today: date,
+                   lookup: bool = True) -> list[Compiled] | None:
+    """Return the queries whose union holds a branch's matches, None when none can narrow.
+
+    `scope` is the caller's étude: every query that is not a selective lookup carries it as an
+    attribute term (whose case variants the connector refuses again on every record);
+    `lookup=False` keeps it on selective ones too, for a count that must be the étude's.
+    """
+    choices: list[list[list[tuple[str, str, bool]]]] = []
+    exact = True
+    for term in terms:
+        options = _choices(term, today)
+        if options is None:
+            exact = False  # left to the candidates' check
+            continue
+        choices.append(options)
+    combos = list(itertools.islice(itertools.product(*choices), MAX_ALTERNATIVES + 1))
+    if len(combos) > MAX_ALTERNATIVES:
+        return None
+    out = []
+    for combo in combos:
+        parts = [p for option in combo for p in option]
+        selective = lookup and any(param in SELECTIVE for param, _, _ in parts)
+        scope_part = ([(f"attr:{A_ETUDE_KEY}", etude_key(scope), True)]
+                      if scope and not selective else [])
+        compiled = _build([*scope_part, *parts])
+        out.append(replace(compiled, exact=compiled.exact and exact
+                           and not (scope and selective)))
+    return out
