@@ -15,16 +15,24 @@ BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 
 ERRORS = {
     400: "The request is wrong: invalid value, syntax, filter or path; `detail` says which.",
-    401: "No bearer token, or one that is unknown or revoked.",
+    401: "No bearer token, or one that is unknown, revoked or expired.",
+    403: "A read-only token sent a write.",
     404: "No such resource for this token (another étude's is not found either).",
     409: "A unique value is taken (`uniqueness`), or a bulkId cannot be resolved.",
     412: "If-Match names a version that is no longer the current one.",
     413: "The body is over the size limit, or a Bulk request over maxOperations.",
+    414: "The request line (path and query) is over the HTTP server's limit; send long "
+         "filters in the body of POST /.search.",
     415: "A write whose body is not JSON.",
+    429: "Over the étude's request rate or its share of the workers; retry after Retry-After "
+         "seconds.",
+    431: "The request headers are over the HTTP server's limit.",
     503: "Keycloak cannot be reached, or the resource is busy with another writer; retry after "
          "Retry-After seconds. A write cut part-way says what was applied.",
 }
-HEADERS = {401: "WWW-Authenticate", 503: "Retry-After"}
+HEADERS = {401: "WWW-Authenticate", 429: "Retry-After", 503: "Retry-After"}
+# Every operation may meet these: the token check, admission control, the HTTP server's limits.
+ALWAYS = (401, 414, 429, 431)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -45,10 +53,11 @@ def error(status: int) -> dict[str, Any]:
     return out
 
 
-def answers(ok: dict[int, dict[str, Any]], *failures: int) -> dict[str, Any]:
-    """Responses keyed by status: the successes given, then the listed errors."""
+def answers(ok: dict[int, dict[str, Any]], *failures: int, write: bool = False) -> dict[str, Any]:
+    """Responses keyed by status: the successes given, then the errors (403 for writes)."""
     out: dict[str, Any] = {str(k): v for k, v in ok.items()}
-    out.update({str(status): error(status) for status in (401, *failures)})
+    statuses = sorted({*ALWAYS, *failures, *((403,) if write else ())})
+    out.update({str(status): error(status) for status in statuses})
     return out
 
 
@@ -164,7 +173,7 @@ def resource_paths(rt: dict[str, Any], spc: dict[str, Any],
             "post": {"operationId": f"create{name}", "tags": tag,
                      "summary": f"Create a {name} (RFC 7644 §3.3)", "parameters": PROJECTION,
                      "requestBody": body(request),
-                     "responses": answers({201: created}, 400, 409, 413, 415, 503)},
+                     "responses": answers({201: created}, 400, 409, 413, 415, 503, write=True)},
         },
         f"{endpoint}/.search": {"post": {
             "operationId": f"search{plural}", "tags": tag,
@@ -184,15 +193,16 @@ def resource_paths(rt: dict[str, Any], spc: dict[str, Any],
                     "summary": f"Replace a {name} (RFC 7644 §3.5.1)",
                     "parameters": [*PROJECTION, IF_MATCH], "requestBody": body(request),
                     "responses": answers({200: content(one, f"{name} replaced.", **etag)},
-                                         400, 404, 409, 412, 413, 415, 503)},
+                                         400, 404, 409, 412, 413, 415, 503, write=True)},
             "patch": {"operationId": f"patch{name}", "tags": tag,
                       "summary": f"Modify a {name} (RFC 7644 §3.5.2)",
                       "parameters": [*PROJECTION, IF_MATCH], "requestBody": body(patch_request()),
-                      "responses": answers(patched, 400, 404, 409, 412, 413, 415, 503)},
+                      "responses": answers(patched, 400, 404, 409, 412, 413, 415, 503,
+                                           write=True)},
             "delete": {"operationId": f"delete{name}", "tags": tag,
                        "summary": f"Delete a {name} (RFC 7644 §3.6)", "parameters": [IF_MATCH],
                        "responses": answers({204: {"description": f"{name} deleted."}},
-                                            404, 412, 503)},
+                                            404, 412, 503, write=True)},
         },
     }
 
@@ -234,7 +244,7 @@ def root_paths(spc: dict[str, Any]) -> dict[str, Any]:
         "operationId": "bulk", "tags": ["Bulk"], "summary": "Run operations in one request "
         "(RFC 7644 §3.7)", "requestBody": body(request),
         "responses": answers({200: content(response, "One result per operation.")},
-                             400, 409, 413, 415, 503)}}
+                             400, 409, 413, 415, 503, write=True)}}
     return out
 
 

@@ -6,11 +6,13 @@ import errno
 import os
 from typing import Any
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
 from connector.observability.exposition import gunicorn_options
 from connector.settings import Settings
+from connector.web.protocol_errors import raw_response, refusal
 
 WORKER_CLASS = "connector.web.server.DrainingWorker"
 
@@ -52,6 +54,19 @@ class DrainingWorker(ThreadWorker):
         before = self.nr_conns
         super().accept(listener)
         self._accepted_last = self.nr_conns > before
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Answer a request line or headers over the limits as SCIM, not gunicorn's HTML."""
+        refused = refusal(exc)
+        if refused is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        self.log.warning("refused before the application: %s %s", refused[0],
+                         type(exc).__name__)
+        try:
+            util.write_nonblock(client, raw_response(*refused))
+        except OSError:
+            self.log.debug("the client left before its refusal was sent")
 
 
 class ConnectorServer(BaseApplication):

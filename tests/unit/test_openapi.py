@@ -136,9 +136,11 @@ def test_errors_name_every_scim_type_and_keep_their_headers():
         scim_types()
     assert {"invalidValue", "invalidFilter", "uniqueness", "tooMany"} <= set(scim_types())
     create = doc["paths"]["/Users"]["post"]["responses"]
-    assert {"201", "400", "401", "409", "413", "415", "503"} == set(create)
+    assert {"201", "400", "401", "403", "409", "413", "414", "415", "429", "431",
+            "503"} == set(create)
+    assert "403" not in doc["paths"]["/Users"]["get"]["responses"]  # read-only tokens read
     assert "WWW-Authenticate" in create["401"]["headers"]
-    assert "Retry-After" in create["503"]["headers"]
+    assert "Retry-After" in create["503"]["headers"] and "Retry-After" in create["429"]["headers"]
     assert {"Location", "ETag"} <= set(create["201"]["headers"])
     assert set(create["201"]["links"]) == {"getUser", "replaceUser", "patchUser", "deleteUser"}
     error = validator(doc, "Error")
