@@ -16,22 +16,10 @@ from connector.service.context import RequestContext
 from connector.web.app import create_app
 from connector.wiring import build_services
 from tests.integration.conftest import granted_user
+from tests.integration.cut_gateway import CutGateway
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 DEPART = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]}
-
-
-class CutGateway(Gateway):
-    """The real gateway, whose link to Keycloak goes down after `budget` calls."""
-
-    budget: int | None = None
-
-    def send(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self.budget is not None:
-            if self.budget <= 0:
-                raise KeycloakUnavailable(f"{method} {path}: link cut")
-            self.budget -= 1
-        return super().send(method, path, **kwargs)
 
 
 def server_only_details(world: dict[str, Any], lang: str) -> list[str]:

@@ -15,29 +15,17 @@ from typing import Any
 
 import pytest
 
-from connector.keycloak.gateway import Gateway, KeycloakUnavailable, connect
+from connector.keycloak.gateway import KeycloakUnavailable, connect
 from connector.keycloak.layout import LOCKS_ROOT
 from connector.scim.errors import Unavailable
 from connector.service.context import RequestContext
 from connector.wiring import build_services
 from tests.integration.access import access_problems, over_grants
 from tests.integration.conftest import PATCH, E, granted_user, unique
+from tests.integration.cut_gateway import CutGateway
 
 G = "urn:ietf:params:scim:schemas:core:2.0:Group"
 EG = "urn:iqera:params:scim:schemas:extension:etude:2.0:Group"
-
-
-class CutGateway(Gateway):
-    """The real gateway, whose link to Keycloak goes down after `budget` calls."""
-
-    budget: int | None = None
-
-    def send(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self.budget is not None:
-            if self.budget <= 0:
-                raise KeycloakUnavailable(f"{method} {path}: link cut")
-            self.budget -= 1
-        return super().send(method, path, **kwargs)
 
 
 @pytest.fixture(scope="module")
