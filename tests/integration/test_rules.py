@@ -227,11 +227,23 @@ def test_r8_departure_revokes_at_once_and_ends_sessions(e1, kc, settings, login_
 
 
 def test_r8_delete_ends_sessions_then_removes(e1, kc, settings, login_client):
+    import requests
+
     body = granted_user()
     uid = e1.post("/Users", json=body).json["id"]
-    assert login(settings, login_client, body["userName"], body["password"]) == 200
+    token_url = f"{settings.keycloak_url}/realms/{settings.realm}/protocol/openid-connect/token"
+    signed_in = requests.post(token_url, timeout=10, data={
+        "grant_type": "password", "client_id": login_client, "username": body["userName"],
+        "password": body["password"]})
+    assert signed_in.status_code == 200
+    assert kc.get(kc.path("/users/{u}/sessions", u=uid)) != []
     assert e1.delete(f"/Users/{uid}").status_code == 204
     assert kc.get(kc.path("/users"), username=body["userName"], exact="true") == []
+    # The session went with the user: its refresh token no longer gives a new access token.
+    refreshed = requests.post(token_url, timeout=10, data={
+        "grant_type": "refresh_token", "client_id": login_client,
+        "refresh_token": signed_in.json()["refresh_token"]})
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
 
 
 # -- R10 traceability -----------------------------------------------------------------------
