@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import random
 import sys
@@ -62,6 +63,7 @@ def mail_server() -> Iterator[int]:
     from bench.serve import free_port
 
     port = free_port()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
     controller = Controller(Mailbox(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -165,7 +167,11 @@ def throughput(label: str, send: Callable[[Any, str], int], names: list[str],
     def worker(chunk: list[str]) -> None:
         session = make()
         for name in chunk:
-            if send(session, name) != 200:
+            try:
+                failed = send(session, name) != 200
+            except (RuntimeError, OSError):  # an unexpected status or a dropped connection
+                failed = True
+            if failed:
                 with lock:
                     errors[0] += 1
 

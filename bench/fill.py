@@ -63,7 +63,7 @@ class BenchRealm:
                                      keycloak_url=keycloak_url, **mail,
                                      client_secret=secrets.token_urlsafe(24),
                                      token_cache_seconds=3600, log_level="WARNING",
-                                     keycloak_timeout=60)
+                                     keycloak_timeout=30)  # under the write lock's lease
         slow = dataclasses.replace(settings, keycloak_timeout=900)  # partial imports
         admin = Gateway(slow, connect(slow, as_admin=True))
         print(f"realm {settings.realm} on {keycloak_url} ({layout.name})", file=sys.stderr)

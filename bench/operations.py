@@ -180,8 +180,8 @@ def steps(sides: Sides, runs: int, size: int, team: dict[str, str]) -> dict[str,
         bodies["connector"] = [
             {key: v for key, v in c.json("GET", f"/Users/{u}").items()
              if key not in ("id", "meta", "groups")} for u in written["connector"]]
-        if k is not None:  # what an HR system sends it: the core schema
-            bodies["kc"] = [core_payload(k.json("GET", f"/Users/{u}")["userName"])
+        if k is not None:  # the core schema, and the id: Keycloak's PUT refuses a body without it
+            bodies["kc"] = [{**core_payload(k.json("GET", f"/Users/{u}")["userName"]), "id": u}
                             for u in written["kc"]]
     prepare_bodies()
 

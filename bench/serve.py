@@ -35,6 +35,8 @@ def served(settings: Settings, workers: int | None = None) -> Iterator[tuple[str
                 "CONNECTOR_CLIENT_SECRET": settings.client_secret,
                 "CONNECTOR_TOKEN_CACHE_SECONDS": str(settings.token_cache_seconds),
                 "CONNECTOR_LOG_LEVEL": "WARNING",
+                # 8 clients of one étude measure the server, not the étude's rate limit
+                "CONNECTOR_RATELIMIT_PER_SECOND": "100000", "CONNECTOR_RATELIMIT_BURST": "100000",
                 "CONNECTOR_WORKERS": str(workers or os.cpu_count() or 2)})
     proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--host",
                              "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
@@ -67,7 +69,7 @@ def rss_mb(pid: int) -> dict[int, float]:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    out[candidate] = int(line.split()[1]) / 1024
+                    out[candidate] = round(int(line.split()[1]) / 1024, 1)
     return out
 
 
