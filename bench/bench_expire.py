@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import secrets
 import sys
 import time
@@ -144,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     settings = Settings.from_env(realm=f"bench-{secrets.token_hex(4)}", log_level="WARNING",
-                                 keycloak_timeout=300)
-    admin_gw = Gateway(settings, connect(settings, as_admin=True))
+                                 keycloak_timeout=30)  # under the write lock's lease
+    slow = dataclasses.replace(settings, keycloak_timeout=300)  # partial imports
+    admin_gw = Gateway(slow, connect(slow, as_admin=True))
     print(f"realm {settings.realm} on {settings.keycloak_url}", file=sys.stderr)
     mappings = get_mappings()
     bootstrap(admin_gw, settings, mappings)
