@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     settings = Settings.from_env(realm=f"bench-{secrets.token_hex(4)}", log_level="WARNING",
-                                 keycloak_timeout=120)
+                                 keycloak_timeout=30)  # under the write lock's lease
     slow = dataclasses.replace(settings, keycloak_timeout=900)
     admin_gw = Gateway(slow, connect(slow, as_admin=True))
     print(f"realm {settings.realm} on {settings.keycloak_url}", file=sys.stderr)

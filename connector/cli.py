@@ -18,7 +18,7 @@ from connector.mappings import MappingError, get_mappings
 from connector.observability.jobs import published, reconcile_exit_code
 from connector.observability.logs import configure_logging
 from connector.scim.errors import ScimError
-from connector.settings import Settings, admin_refusal
+from connector.settings import Settings, admin_refusal, lease_problem
 
 log = logging.getLogger("connector.cli")
 
@@ -28,6 +28,9 @@ class Context:
 
     def __init__(self) -> None:
         self.settings = Settings.from_env()
+        problem = lease_problem(self.settings)
+        if problem:
+            raise click.ClickException(problem)
         try:
             self.mappings = get_mappings(self.settings.mappings_dir or None)
         except MappingError as exc:

@@ -102,3 +102,13 @@ def admin_refusal(settings: Settings) -> str | None:
             "bootstrap administrator. Set CONNECTOR_CLIENT_SECRET to the secret of the client "
             f"{settings.client_id} (created by `connector bootstrap`), or CONNECTOR_DEV_MODE=1 "
             "on a developer's machine.")
+
+
+def lease_problem(settings: Settings) -> str | None:
+    """Say why no write could succeed: one Keycloak call may outlast a write lock's lease."""
+    if settings.keycloak_timeout < settings.lock_lease_seconds:
+        return None
+    return (f"CONNECTOR_KEYCLOAK_TIMEOUT ({settings.keycloak_timeout} s) must be below "
+            f"CONNECTOR_LOCK_LEASE_SECONDS ({settings.lock_lease_seconds} s): a write stops "
+            "before a Keycloak call that could end after its lock's lease, so every write "
+            "would answer 503.")

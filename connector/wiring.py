@@ -17,7 +17,7 @@ from connector.service.delegation import Delegation
 from connector.service.lifecycle import Lifecycle
 from connector.service.teams import TeamService
 from connector.service.users import UserService
-from connector.settings import Settings
+from connector.settings import Settings, lease_problem
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,10 @@ class Services:
 
 
 def build_services(settings: Settings, gateway: Gateway | None = None) -> Services:
-    """Validate mappings/ (fail fast), then wire Keycloak's stores to the services."""
+    """Validate the settings and mappings/ (fail fast), then wire the stores to the services."""
+    problem = lease_problem(settings)
+    if problem:
+        raise ValueError(problem)
     mappings = get_mappings(settings.mappings_dir or None)
     gw = gateway or Gateway(settings)
     clients = Clients(gw)
