@@ -78,8 +78,9 @@ class UserAccess:
                 out[path] = self.store.group_id(path)
         out.update(self.delegation.groups_for(groups, ext.get("etude"), platforms, granted))
         day = index_group(decision.ends)
-        if day:
-            out[day] = self.store.ensure_group(day)
+        if day:  # a member of his day already has its id from the fresh read: no lookup
+            have = {str(g["path"]): str(g["id"]) for g in groups}
+            out[day] = have.get(day) or self.store.ensure_group(day)
         if decision.registered:
             out[etude_group(ext["etude"])] = str(self.directory.group_id(ext["etude"]))
         return out

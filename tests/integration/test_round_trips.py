@@ -28,6 +28,7 @@ EXPECTED = {
     "create, granted without password": 6,  # + lock, fresh read, R3 mail, its outcome, unlock
     "replace": 5,  # lock, user and groups, PUT, unlock
     "PATCH one attribute": 5,
+    "PATCH one attribute of a CDD": 5,  # his day-index group's id comes with his groups
     "PATCH that ends access": 7,  # … disabled first, sessions ended, platform group left
     "delete": 4,  # lock, read (étude check), DELETE (sessions go with the user), unlock
     "team: add a member": 12,
@@ -91,6 +92,10 @@ def test_each_operation_costs_the_calls_its_answer_needs(e1, kc, warm):
     replaced = {k: v for k, v in current.items() if k not in ("id", "meta", "groups")}
     count("replace", lambda: e1.put(f"/Users/{uid}", json=replaced), 200)
     count("PATCH one attribute", lambda: e1.patch(f"/Users/{uid}", json=ops(
+        {"op": "replace", "path": "title", "value": "Comptable"})), 200)
+    cdd = granted_user(contractType="CDD", contractEndDate="2031-06-30")
+    cdd_id = e1.post("/Users", json=cdd).json["id"]
+    count("PATCH one attribute of a CDD", lambda: e1.patch(f"/Users/{cdd_id}", json=ops(
         {"op": "replace", "path": "title", "value": "Comptable"})), 200)
     tid = e1.post("/Groups", json={"schemas": [G, EG], "displayName": unique("rt"),
                                    EG: {"delegatedPermissions": ["send_reminders"],
