@@ -8,7 +8,10 @@ so a token created while another is revoked would otherwise be lost, and the por
 attestations live on the same group.
 
 Checking a token reads its holder group, cached for `cache_seconds`: a flood of wrong secrets
-for one étude costs one Keycloak read per interval, not one each. Groups that do not exist are
+for one étude costs one Keycloak read per interval, not one each. A token id the cached holder
+does not know (issued since it was cached) has the holder read again once it is
+`reread_seconds` old, so a new token works within a second on every worker, and a flood of
+made-up ids costs at most one read per étude per `reread_seconds`. Groups that do not exist are
 remembered apart, in a bounded table, so a flood of made-up études cannot push the real ones
 out of the cache.
 """
@@ -144,8 +147,10 @@ class Tokens:
     def __init__(self, gw: Gateway, hold: Callable[[str], AbstractContextManager[Any]],
                  cache_seconds: int = 10,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 valid_scope: Callable[[str], bool] = lambda scope: True) -> None:
+                 valid_scope: Callable[[str], bool] = lambda scope: True,
+                 reread_seconds: float = 1.0) -> None:
         self.gw = gw
+        self.reread_seconds = reread_seconds
         self.valid_scope = valid_scope
         self.hold = hold
         self.cache_seconds = cache_seconds
@@ -162,12 +167,14 @@ class Tokens:
         path = ETUDES_ROOT if scope == ADMIN_SCOPE else f"{ETUDES_ROOT}/{scope}"
         return self.gw.group_by_path(path)
 
-    def cached(self, scope: str) -> tuple[dict[str, Any] | None, str]:
+    def cached(self, scope: str, max_age: float | None = None) -> tuple[dict[str, Any] | None,
+                                                                        str]:
         """Return a holder group and whether it came from the cache (`hit`) or not (`miss`)."""
         now = time.monotonic()
+        age = self.cache_seconds if max_age is None else min(max_age, self.cache_seconds)
         with self._lock:
             present = self._present.get(scope)
-            if present and now - present[0] < self.cache_seconds:
+            if present and now - present[0] < age:
                 return present[1], "hit"
             absent = self._absent.get(scope)
             if absent is not None and now - absent < self.cache_seconds:
@@ -261,6 +268,8 @@ class Tokens:
             return None
         scope, token_id, secret = parsed
         holder, cache = self.cached(scope)
+        if holder is not None and not any(r.token_id == token_id for r in records(holder)):
+            holder, cache = self.cached(scope, max_age=self.reread_seconds)  # issued since?
         digest = hash_secret(secret)
         record = next((r for r in records(holder or {})
                        if r.token_id == token_id and hmac.compare_digest(r.digest, digest)),

@@ -135,3 +135,30 @@ def test_without_the_etude_lock_a_create_or_revoke_is_lost(admin_gw) -> None:
         if lost:
             break
     assert lost > 0
+
+
+def test_a_token_issued_since_the_holder_was_cached_works_at_once(admin_gw) -> None:
+    """Another process issues a token; a worker that cached the étude before accepts it."""
+    code = _etude(admin_gw)
+    issuer = Tokens(admin_gw, lambda key: nullcontext())
+    first = issuer.create(code)[1]
+    checker = Tokens(admin_gw, lambda key: nullcontext(), cache_seconds=3600,
+                     reread_seconds=0)
+    assert checker.authenticate(first) is not None  # the étude's group is now cached
+    second = issuer.create(code)[1]
+    assert checker.authenticate(second) is not None
+    issuer.revoke(second)
+    assert checker.authenticate(second) is None  # an id it no longer holds: read again
+
+
+def test_made_up_token_ids_cost_no_read_while_the_holder_is_young(admin_gw) -> None:
+    code = _etude(admin_gw)
+    real = Tokens(admin_gw, lambda key: nullcontext()).create(code)[1]
+    checker = Tokens(admin_gw, lambda key: nullcontext(), cache_seconds=3600,
+                     reread_seconds=3600)
+    assert checker.authenticate(real) is not None  # and notes its first use (a write)
+    assert checker.authenticate(real) is not None  # reads the group written, and caches it
+    before = admin_gw.calls
+    for n in range(10):
+        assert checker.authenticate(f"cnx.{code}.{n:08x}.{'x' * 43}") is None
+    assert admin_gw.calls == before
