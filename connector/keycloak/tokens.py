@@ -9,8 +9,8 @@ attestations live on the same group.
 
 Checking a token reads its holder group, cached for `cache_seconds`: a flood of wrong secrets
 for one étude costs one Keycloak read per interval, not one each. A token id the cached holder
-does not know (issued since it was cached) has the holder read again once it is
-`reread_seconds` old, so a new token works within a second on every worker, and a flood of
+does not know (issued, or revoked, since it was cached) has the holder read again, at most once
+per étude every `reread_seconds`: a new token works at once on every worker, and a flood of
 made-up ids costs at most one read per étude per `reread_seconds`. Groups that do not exist are
 remembered apart, in a bounded table, so a flood of made-up études cannot push the real ones
 out of the cache.
@@ -160,6 +160,7 @@ class Tokens:
         self._present: dict[str, tuple[float, dict[str, Any]]] = {}
         self._absent: OrderedDict[str, float] = OrderedDict()
         self._used: dict[str, datetime] = {}
+        self._reread: dict[str, float] = {}
 
     # -- holder groups ---------------------------------------------------------------------
     def read(self, scope: str) -> dict[str, Any] | None:
@@ -268,8 +269,9 @@ class Tokens:
             return None
         scope, token_id, secret = parsed
         holder, cache = self.cached(scope)
-        if holder is not None and not any(r.token_id == token_id for r in records(holder)):
-            holder, cache = self.cached(scope, max_age=self.reread_seconds)  # issued since?
+        if (cache == "hit" and holder is not None and self._may_reread(scope)
+                and not any(r.token_id == token_id for r in records(holder))):
+            holder, cache = self.cached(scope, max_age=0)  # issued since it was cached?
         digest = hash_secret(secret)
         record = next((r for r in records(holder or {})
                        if r.token_id == token_id and hmac.compare_digest(r.digest, digest)),
@@ -288,6 +290,15 @@ class Tokens:
         self._note_use(scope, holder, token_id, now)
         self._observe(cache, "accepted")
         return Grant(token_id, None if scope == ADMIN_SCOPE else scope, record.read_only)
+
+    def _may_reread(self, scope: str) -> bool:
+        """Allow one read of a holder for an unknown token id per `reread_seconds`."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._reread.get(scope, -self.reread_seconds) < self.reread_seconds:
+                return False
+            self._reread[scope] = now
+            return True
 
     def _observe(self, cache: str, result: str) -> None:
         if self.observer is not None:
