@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -200,10 +201,17 @@ def token_list(ctx: Context, etude_code: str | None) -> None:
 
 # -- lifecycle: expiry, upcoming report, reconciliation ---------------------------------------
 def _lifecycle(ctx: Context) -> Any:
-    """Build the lifecycle jobs on the very wiring the SCIM app uses (teams, mappings)."""
+    """Build the lifecycle jobs on the very wiring the SCIM app uses (teams, mappings).
+
+    A job waits out a whole lease for a busy user: a lock left by a request that died (its
+    replica or its Keycloak node killed) ends with its lease, and the job then takes it over.
+    """
     from connector.wiring import build_services
 
-    return build_services(ctx.settings, ctx.gw).lifecycle()
+    s = ctx.settings
+    patient = replace(s, lock_wait_seconds=max(s.lock_wait_seconds,
+                                               s.lock_lease_seconds + s.lock_wait_seconds))
+    return build_services(patient, ctx.gw).lifecycle()
 
 
 def _emit(report: Any, as_json: bool) -> None:
