@@ -1,10 +1,11 @@
 """Fair admission: a rate per étude, a share of the threads per étude, a budget of failures.
 
 The counters live in Redis when CONNECTOR_RATELIMIT_STORAGE names one (`redis://host:6379/0`),
-so that every replica counts against one limit; in the process's memory otherwise (one
-replica, or a limit per replica). `limits`, the library under Flask-Limiter, keeps them: it
-is used directly because the limit is keyed by the étude known only after the token check,
-and because failed token checks are counted per client address after the fact.
+so that every replica counts against one limit; `limits`, the library under Flask-Limiter,
+keeps them there: it is used directly because the limit is keyed by the étude known only after
+the token check, and because failed token checks are counted per client address after the
+fact. Otherwise they are token buckets in the process's memory (one replica, or a limit per
+replica), which cost nothing noticeable per request.
 
 Redis gone means no limit rather than no service: provisioning matters more than fairness for
 the minutes it takes to bring Redis back, and the log says so once a minute.
@@ -22,6 +23,8 @@ from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from connector.buckets import Buckets
+
 log = logging.getLogger("connector.admission")
 KEY_PREFIX = "connector-ratelimit"
 
@@ -38,19 +41,55 @@ class RateLimits:
     def __init__(self, storage_uri: str, per_second: int, burst: int,
                  failures_per_minute: int) -> None:
         uri = storage_uri or "memory://"
-        options = {"key_prefix": KEY_PREFIX} if uri.startswith(("redis", "rediss")) else {}
         self.shared = uri != "memory://"
-        self.limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
-        self.per_caller = rate_item(per_second, burst)
-        self.failures = RateLimitItemPerMinute(max(1, failures_per_minute))
-        self._complained = 0.0
+        failures = max(1, failures_per_minute)
+        self.counts: MemoryCounts | SharedCounts = (
+            SharedCounts(uri, per_second, burst, failures) if self.shared
+            else MemoryCounts(Buckets(per_second, burst), Buckets(failures / 60, failures)))
 
     def admit(self, caller: str) -> int | None:
         """Count one request of a caller; None when admitted, else seconds to wait."""
-        return self._hit(self.per_caller, "caller", caller)
+        return self.counts.admit(caller)
 
     def refused_too_often(self, address: str) -> int | None:
         """Tell whether an address spent its budget of failed token checks (seconds to wait)."""
+        return self.counts.refused_too_often(address)
+
+    def failed(self, address: str) -> None:
+        """Count one failed token check of an address."""
+        self.counts.failed(address)
+
+
+class MemoryCounts:
+    """The counts of one process: token buckets."""
+
+    def __init__(self, callers: Buckets, failures: Buckets) -> None:
+        self.callers, self.failures = callers, failures
+
+    def admit(self, caller: str) -> int | None:
+        return self.callers.hit(caller)
+
+    def refused_too_often(self, address: str) -> int | None:
+        return self.failures.test(address)
+
+    def failed(self, address: str) -> None:
+        self.failures.hit(address)
+
+
+class SharedCounts:
+    """The counts every replica shares, in Redis: moving windows of `limits`."""
+
+    def __init__(self, uri: str, per_second: int, burst: int, failures_per_minute: int) -> None:
+        options = {"key_prefix": KEY_PREFIX} if uri.startswith(("redis", "rediss")) else {}
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
+        self.per_caller = rate_item(per_second, burst)
+        self.failures = RateLimitItemPerMinute(failures_per_minute)
+        self._complained = 0.0
+
+    def admit(self, caller: str) -> int | None:
+        return self._hit(self.per_caller, "caller", caller)
+
+    def refused_too_often(self, address: str) -> int | None:
         try:
             if self.limiter.test(self.failures, "failures", address):
                 return None
@@ -60,7 +99,6 @@ class RateLimits:
             return None
 
     def failed(self, address: str) -> None:
-        """Count one failed token check of an address."""
         self._hit(self.failures, "failures", address)
 
     def _hit(self, item: RateLimitItem, *key: str) -> int | None:

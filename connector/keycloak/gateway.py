@@ -13,6 +13,7 @@ from urllib.parse import quote
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 
+from connector.keycloak.transport import Transport, TransportError, pool_for
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Gateway:
         self.settings = settings
         self.realm = realm or settings.realm
         self._connection = connection
+        self.pool = pool_for(settings.keycloak_url, settings.keycloak_timeout,
+                             max(settings.threads, 10))
         self._lock = threading.Lock()
         self.calls = 0
         # Told of every call: (method, path, outcome, seconds); the metrics listen here.
@@ -116,16 +119,11 @@ class Gateway:
         data = json.dumps(body) if body is not None else ""
         self.calls += 1
         try:
-            conn = self.connection
-            if conn.token is None:
-                conn.get_token()
-            if method == "GET":
-                resp = conn.raw_get(path, **params)
-            else:
-                sender = {"POST": conn.raw_post, "PUT": conn.raw_put,
-                          "DELETE": conn.raw_delete}[method]
-                resp = sender(path, data=data, **params)
-        except KeycloakConnectionError as exc:
+            resp = Transport(self.connection, self.pool).exchange(method, path, params, data)
+        except TransportError as exc:
+            self._reset()
+            raise KeycloakUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        except KeycloakConnectionError as exc:  # fetching or refreshing the token
             self._reset()
             raise KeycloakUnavailable(f"{method} {path}: {exc}") from exc
         except KeycloakError as exc:

@@ -122,11 +122,12 @@ def setup_quotas(app: Flask, settings: Settings) -> None:
         if wait is not None:
             RATE_LIMITED.labels("rate", etude).inc()
             raise TooManyRequests(
-                f"Too many requests for this étude (more than {settings.ratelimit_burst} in "
-                f"{limits.per_caller.get_expiry()} s); retry in {wait} s.", retry_after=wait,
-                detail_fr=f"Trop de requêtes pour cette étude (plus de "
-                f"{settings.ratelimit_burst} en {limits.per_caller.get_expiry()} s) ; "
-                f"réessayez dans {wait} s.")
+                f"Too many requests for this étude (at most {settings.ratelimit_per_second} "
+                f"per second, bursts of {settings.ratelimit_burst}); retry in {wait} s.",
+                retry_after=wait,
+                detail_fr=f"Trop de requêtes pour cette étude (au plus "
+                f"{settings.ratelimit_per_second} par seconde, {settings.ratelimit_burst} "
+                f"d'un coup) ; réessayez dans {wait} s.")
         if not slots.acquire(key):
             RATE_LIMITED.labels("concurrency", etude).inc()
             raise TooManyRequests(
