@@ -35,8 +35,10 @@ def served(settings: Settings, workers: int | None = None) -> Iterator[tuple[str
                 "CONNECTOR_CLIENT_SECRET": settings.client_secret,
                 "CONNECTOR_TOKEN_CACHE_SECONDS": str(settings.token_cache_seconds),
                 "CONNECTOR_LOG_LEVEL": "WARNING",
-                # 8 clients of one étude measure the server, not the étude's rate limit
+                # 8 clients of one étude measure the server, not the étude's rate limit nor
+                # its share of a process's threads (half of them: 429 for the fifth client)
                 "CONNECTOR_RATELIMIT_PER_SECOND": "100000", "CONNECTOR_RATELIMIT_BURST": "100000",
+                "CONNECTOR_ETUDE_MAX_CONCURRENT": str(settings.threads),
                 "CONNECTOR_WORKERS": str(workers or os.cpu_count() or 2)})
     proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--host",
                              "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,

@@ -18,6 +18,7 @@ out of the cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -103,6 +104,7 @@ class TokenRecord:
         return self.expires is not None and now >= self.expires
 
 
+@functools.lru_cache(maxsize=4096)  # a request reads its étude's records: parse them once
 def parse_record(value: str) -> TokenRecord | None:
     """Read one stored token, in today's form or the earlier `<id>:<hash>:<created ISO>`."""
     parts = value.split(":")
