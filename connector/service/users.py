@@ -296,10 +296,10 @@ class UserService:
         """Recompute a stored user's access on a day and bring Keycloak in step (None: gone)."""
         check_id(user_id, not_found)
         with self.locks.hold(f"user:{user_id}") as lease:
-            rep = self.store.get(user_id)
+            rep, groups = together(lambda: self.store.get(user_id),
+                                   lambda: self.store.memberships(user_id))
             if rep is None:
                 return None
-            groups = self.store.groups_of(user_id)
             old = self.render(rep, JOB_CONTEXT)
             scim = strip_read_only(writable(old), "User")
             decision = self.access.decide(scim, today)
