@@ -48,7 +48,10 @@ class InProcess:
         return self.send(method, path, **kwargs).json()
 
     def calls(self, step: Any, run: int) -> int:
-        """Keycloak calls of one step."""
+        """Keycloak calls of one step, its lock releases (made after the answer) included."""
+        locks = self.app.extensions["services"].locks
+        locks.settle()
         before = self.gateway.calls
         step(run)
+        locks.settle()
         return self.gateway.calls - before

@@ -39,8 +39,13 @@ class Services:
                                               ttl_seconds=self.settings.expire_lock_ttl))
 
 
-def build_services(settings: Settings, gateway: Gateway | None = None) -> Services:
-    """Validate the settings and mappings/ (fail fast), then wire the stores to the services."""
+def build_services(settings: Settings, gateway: Gateway | None = None,
+                   release_later: bool = False) -> Services:
+    """Validate the settings and mappings/ (fail fast), then wire the stores to the services.
+
+    A server releases its write locks in the background (`release_later`, see locks.py); a
+    command releases each before going on.
+    """
     problem = lease_problem(settings)
     if problem:
         raise ValueError(problem)
@@ -50,7 +55,7 @@ def build_services(settings: Settings, gateway: Gateway | None = None) -> Servic
     users_store, teams_store = UserStore(gw, clients), TeamStore(gw, clients)
     locks = Locks(gw, lease_seconds=settings.lock_lease_seconds,
                   wait_seconds=settings.lock_wait_seconds,
-                  call_seconds=settings.keycloak_timeout)
+                  call_seconds=settings.keycloak_timeout, release_later=release_later)
     directory = EtudeDirectory(gw, settings.token_cache_seconds, locks)
     delegation = Delegation(teams_store, list(mappings.platforms))
     users = UserService(users_store, directory, mappings, locks, delegation,

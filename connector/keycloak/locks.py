@@ -15,6 +15,13 @@ each step, so a writer that outlives its lease stops instead of racing its succe
 Inside one process a plain mutex per key comes first, so threads of one replica queue without
 asking Keycloak, and a thread that already holds a key may take it again (a team write that
 touches a member takes the member's lock).
+
+A server releases in the background (`release_later`): once a write's last step is done, the
+lock group is deleted while the answer is rendered and sent, instead of before. The key stays
+held until that delete has landed (the mutex passes to the releasing thread), so no writer of
+this process or another ever sees the resource between the last write and the release; only the
+client stops waiting for the release. `settle()` waits for the releases under way (tests that
+count calls, and the end of a process).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,11 +95,15 @@ class Locks:
     """Hand out write locks by key; `with locks.hold("user:<id>") as lease:`."""
 
     def __init__(self, gw: Gateway, lease_seconds: float = 60.0,
-                 wait_seconds: float = 15.0, call_seconds: float = 0.0) -> None:
+                 wait_seconds: float = 15.0, call_seconds: float = 0.0,
+                 release_later: bool = False) -> None:
         self.gw = gw
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
         self.call_seconds = call_seconds
+        self._releaser = (ThreadPoolExecutor(2, thread_name_prefix="lock-release")
+                          if release_later else None)
+        self._releasing: set[Future[None]] = set()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._mutexes: dict[str, tuple[threading.Lock, int]] = {}
         self._table = threading.Lock()
@@ -109,6 +122,7 @@ class Locks:
             return
         deadline = time.monotonic() + self.wait_seconds
         mutex = self._mutex(key)
+        handed_over = False
         try:
             if not mutex.acquire(timeout=self.wait_seconds):
                 raise LockBusy(key, self.wait_seconds)
@@ -119,11 +133,48 @@ class Locks:
                     yield lease
                 finally:
                     del self._local.held[key]
-                    self._release(lease.groups[key])
+                    handed_over = self._let_go(key, lease.groups[key], mutex)
             finally:
-                mutex.release()
+                if not handed_over:
+                    mutex.release()
         finally:
+            if not handed_over:
+                self._forget(key)
+
+    def settle(self) -> None:
+        """Wait until every release under way has landed."""
+        while True:
+            with self._table:
+                under_way = list(self._releasing)
+            if not under_way:
+                return
+            wait_for(under_way)
+
+    def _let_go(self, key: str, group_id: str, mutex: threading.Lock) -> bool:
+        """Release now, or hand the key to the releasing thread (True) when releasing later."""
+        if self._releaser is None:
+            self._release(group_id)
+            return False
+        try:
+            done = self._releaser.submit(self._release_then_free, key, group_id, mutex)
+        except RuntimeError:  # the process is shutting down: release here and now
+            self._release(group_id)
+            return False
+        with self._table:
+            self._releasing.add(done)
+        done.add_done_callback(self._discard)
+        return True
+
+    def _release_then_free(self, key: str, group_id: str, mutex: threading.Lock) -> None:
+        try:
+            self._release(group_id)
+        finally:
+            mutex.release()
             self._forget(key)
+
+    def _discard(self, done: Future[None]) -> None:
+        with self._table:
+            self._releasing.discard(done)
 
     # -- in-process mutexes -----------------------------------------------------------------
     def _mutex(self, key: str) -> threading.Lock:
@@ -155,7 +206,7 @@ class Locks:
         return self._root
 
     def _acquire(self, key: str, deadline: float) -> Lease:
-        pause = 0.01
+        pause, conflicts = 0.005, 0
         while True:
             started = time.monotonic()
             ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
@@ -171,7 +222,9 @@ class Locks:
             if resp.status_code == 404:  # the root was removed by hand: make it again
                 self._root = None
                 continue
-            self._take_over_if_stale(key)
+            conflicts += 1
+            if conflicts > 1:  # a first conflict is most often a release about to land
+                self._take_over_if_stale(key)
             if time.monotonic() + pause > deadline:
                 raise LockBusy(key, self.wait_seconds)
             time.sleep(pause * (0.5 + random.random()))

@@ -61,7 +61,7 @@ def setup_logging(settings: Settings) -> None:
 
 def setup_services(app: Flask, settings: Settings, gateway: Gateway | None) -> None:
     """Validate mappings/ (fail fast) and wire Keycloak's stores to the services."""
-    services = build_services(settings, gateway)
+    services = build_services(settings, gateway, release_later=True)
     app.extensions.update({"services": services, "gateway": services.gateway,
                            "directory": services.directory, "mappings": services.mappings,
                            "users": services.users, "teams": services.teams,

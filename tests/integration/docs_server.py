@@ -60,7 +60,8 @@ def _busy(world: dict[str, Any], lang: str) -> str:
 def _cut(world: dict[str, Any], lang: str) -> str:
     settings = world["settings"]
     gw = CutGateway(settings, connect(settings, as_admin=True))
-    services = build_services(replace(settings, lock_lease_seconds=60), gw)
+    services = build_services(replace(settings, lock_lease_seconds=60, token_cache_seconds=3600),
+                              gw)  # no cache refresh shifting a run's cut points
     ctx = RequestContext(services.directory.authenticate(world["token"]), french=lang == "fr")
     probe = _new_user(world)
     before = gw.calls

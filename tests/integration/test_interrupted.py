@@ -31,7 +31,9 @@ EG = "urn:iqera:params:scim:schemas:extension:etude:2.0:Group"
 @pytest.fixture(scope="module")
 def cut(settings: Any, admin_gw: Any, tokens: Any) -> Any:
     gw = CutGateway(settings, connect(settings, as_admin=True))
-    return build_services(replace(settings, lock_lease_seconds=60), gw)
+    # The étude cache must not expire during a scenario: a refresh landing in one run would
+    # shift that run's cut points by a call, and a step could go untried (seen on a loaded run).
+    return build_services(replace(settings, lock_lease_seconds=60, token_cache_seconds=3600), gw)
 
 
 def ops(*operations: dict[str, Any]) -> dict[str, Any]:

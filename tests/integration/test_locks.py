@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from connector.keycloak.gateway import Gateway
+from connector.keycloak.gateway import Gateway, connect
 from connector.keycloak.locks import LOCKS_ROOT, LockBusy, Locks
 from tests.integration.conftest import unique
 
@@ -102,3 +103,42 @@ def test_a_thread_may_take_a_key_it_holds(admin_gw: Gateway) -> None:
 def test_bad_keys_are_refused(admin_gw: Gateway, key: str) -> None:
     with pytest.raises(ValueError), Locks(admin_gw).hold(key):
         pass
+
+
+class SlowRelease(Gateway):
+    """The real gateway, whose lock releases take half a second; when each landed is noted."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.released: list[float] = []
+
+    def send(self, method: str, path: str, **kwargs: Any) -> Any:
+        if method != "DELETE" or "/groups/" not in path:
+            return super().send(method, path, **kwargs)
+        time.sleep(0.5)
+        answer = super().send(method, path, **kwargs)
+        self.released.append(time.monotonic())
+        return answer
+
+
+def test_a_background_release_keeps_the_key_until_it_lands(admin_gw: Gateway) -> None:
+    """The writer goes on at once; the next writer of the key enters only after the delete."""
+    gw = SlowRelease(admin_gw.settings, connect(admin_gw.settings, as_admin=True),
+                     admin_gw.realm)
+    locks = Locks(gw, release_later=True)
+    key = f"test:{unique()}"
+    entered: list[float] = []
+    with locks.hold(key):
+        pass
+    assert gw.released == []  # the writer did not wait for its release
+
+    def follow() -> None:
+        with locks.hold(key):
+            entered.append(time.monotonic())
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    follower.join()
+    locks.settle()
+    assert len(gw.released) == 2 and entered[0] >= gw.released[0]  # nobody overtook it
+    assert admin_gw.group_by_path(f"{LOCKS_ROOT}/{key}") is None
