@@ -32,6 +32,7 @@ from connector.scim.pushdown import Pushdown, Term, plan_users
 from connector.scim.query import ListRequest, sort_resources
 
 PAGE = 500
+HANDFUL = 20  # a selective equality finds at most this many users in the whole realm
 log = logging.getLogger("connector.search")
 Render = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -56,6 +57,26 @@ class Source:
     def count(self) -> int:
         """Count in Keycloak's database."""
         return self.store.count(self.query)
+
+
+class Handful(Source):
+    """A selective equality (userName, an e-mail, externalId): the few users it finds are read
+    without the étude term and counted here, those of the caller's étude only.
+
+    With the étude's attribute term beside `username`, H2 walks the realm's attribute rows: a
+    `not (userName eq …)` took 2.1 s at 50,000 users, against 98 ms at 10,000.
+    """
+
+    def __init__(self, store: UserStore, query: UserQuery, scoped: UserQuery,
+                 sees: Callable[[str | None], bool]) -> None:
+        super().__init__(store, scoped)
+        self.selective, self.sees = query, sees
+
+    def count(self) -> int:
+        found = self.store.search(self.selective, 0, HANDFUL)
+        if len(found) >= HANDFUL:  # not a handful after all: Keycloak counts the étude's
+            return super().count()
+        return sum(1 for rep in found if self.sees(etude_of(rep)))
 
 
 def scoped_branches(pushdown: Pushdown, who: Principal) -> list[tuple[Term, ...]]:
@@ -128,10 +149,20 @@ class UserSearch:
             narrowed = compile_branch((*base_terms, *pushdown.excluded), scope, today,
                                       lookup=False)
             if narrowed is not None and len(narrowed) == 1 and narrowed[0].exact:
-                excluded = Source(self.store, narrowed[0].query)
+                excluded = self._excluded((*base_terms, *pushdown.excluded), scope, today,
+                                          narrowed[0].query, who)
                 return self._complement(base, excluded, req, keep)
         sources = [Source(self.store, c.query) for c in compiled] or [everyone]
         return self._collect(sources, req, keep)
+
+    def _excluded(self, terms: tuple[Term, ...], scope: str | None, today: Any,
+                  scoped: UserQuery, who: Principal) -> Source:
+        """The users a `not (…)` leaves out: a handful read and counted here when selective."""
+        found = compile_branch(terms, scope, today)
+        if (scope is not None and found is not None and len(found) == 1
+                and found[0].query != scoped):
+            return Handful(self.store, found[0].query, scoped, who.sees)
+        return Source(self.store, scoped)
 
     # -- Keycloak pages ---------------------------------------------------------------------
     def _paged(self, source: Source, req: ListRequest, who: Principal, render: Render,

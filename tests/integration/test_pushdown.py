@@ -173,3 +173,13 @@ def test_lookup_through_root_search_is_constant_too(e1, kc, target):
     r = e1.post(url, json=body)
     assert [u["id"] for u in r.json["Resources"]] == [target["id"]]
     assert kc.calls - before <= 4  # Users (count + page), Groups when served (count + page)
+
+
+def test_a_not_of_another_etudes_user_leaves_out_nobody(e1, e2):
+    """The user a `not (userName eq …)` names is counted out only when he is the caller's."""
+    stranger = e2.post("/Users", json=granted_user(unique("pd-e2")))
+    assert stranger.status_code == 201, stranger.json
+    everyone = e1.get("/Users?count=0").json["totalResults"]
+    expression = 'not (userName eq "{}")'.format(stranger.json["userName"].upper())
+    r = e1.get(f"/Users?filter={quote(expression)}&count=3")
+    assert r.json["totalResults"] == everyone
