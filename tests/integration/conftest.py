@@ -92,6 +92,15 @@ def app(settings: Settings, admin_gw: Gateway, tokens: dict[str, str]) -> Any:
     return application
 
 
+@pytest.fixture(autouse=True)
+def settled_locks(request: pytest.FixtureRequest) -> Any:
+    """A test's writes release their locks after answering: they land before the next test
+    starts, so no test counts another's calls or meets its locks."""
+    yield
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["services"].locks.settle()
+
+
 class Scim:
     """A SCIM client bound to one token (Flask test client, real Keycloak behind)."""
 
