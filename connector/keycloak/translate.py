@@ -14,6 +14,7 @@ from connector.keycloak.user_query import (
     A_MODIFIED_DAY,
     A_MODIFIED_MONTH,
     A_MODIFIED_YEAR,
+    ETUDE_DATED,
     etude_key,
     modified_attributes,
 )
@@ -35,7 +36,8 @@ A_EMAILS, A_PHONES = "scimEmails", "scimPhoneNumbers"
 A_STATUS, A_ISSUES, A_ENDS, A_MODIFIED = "accessStatus", "accessIssues", "accessEndsOn", \
     "scimLastModified"
 A_MANAGER, A_PASSWORD_MAIL, A_CREATED = "managerId", "passwordEmail", "scimCreated"
-INDEX_KEYS = (A_ETUDE_KEY, A_EMAIL_INDEX, A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR)
+INDEX_KEYS = (A_ETUDE_KEY, A_EMAIL_INDEX, A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR,
+              *ETUDE_DATED.values())
 
 
 def _one(attrs: dict[str, list[str]], key: str) -> str | None:
@@ -64,7 +66,8 @@ def primary_email(scim: dict[str, Any]) -> str | None:
 def index_attributes(scim: dict[str, Any], moment: datetime) -> dict[str, list[str]]:
     """The attributes that let Keycloak answer queries exactly (keycloak/user_query.py): the
     étude in a case-safe form, the addresses other than the primary (Keycloak's e-mail column
-    holds that one), and the day, month and year of the last write."""
+    holds that one), and the day, month and year of the last write, alone and behind the
+    étude's key."""
     out: dict[str, list[str]] = {}
     etude = (scim.get(ETUDE_USER) or {}).get("etude")
     if etude:
@@ -74,7 +77,7 @@ def index_attributes(scim: dict[str, Any], moment: datetime) -> dict[str, list[s
                      if isinstance(e, dict) and e.get("value")} - {primary})
     if others:
         out[A_EMAIL_INDEX] = others
-    out.update({k: [v] for k, v in modified_attributes(moment).items()})
+    out.update({k: [v] for k, v in modified_attributes(moment, etude and str(etude)).items()})
     return out
 
 

@@ -15,7 +15,7 @@ from connector.cli import cli
 from connector.keycloak.etudes import EtudeDirectory
 from connector.keycloak.jobstate import JobState
 from connector.service.lifecycle import Lifecycle
-from tests.integration.conftest import E, granted_user, kc_groups, kc_user, unique
+from tests.integration.conftest import E, Scim, granted_user, kc_groups, kc_user, unique
 
 
 @pytest.fixture
@@ -149,28 +149,37 @@ def test_team_delegation_is_not_drift_but_a_hand_made_one_is(e2, kc, settings):
 
 
 def test_users_written_before_the_query_attributes_are_completed_without_a_new_date(
-        admin, etude, life, kc):
-    """A user stored without scimEtude and the day index (written by an earlier version) is
-    outside his étude's counts and filters; reconcile writes them, lastModified untouched."""
+        app, admin, admin_gw, etude, life, kc):
+    """A user stored without scimEtude and the day indexes (written by an earlier version) is
+    outside his étude's counts and incremental reads; reconcile writes them, lastModified
+    untouched."""
     user = create(admin, etude)
+    own = Scim(app, EtudeDirectory(admin_gw).create_token(etude)[1])
+    since = {"filter": f'meta.lastModified ge "{user["meta"]["lastModified"]}"'}
+    assert own.get("/Users", query_string=since).json["totalResults"] == 1
     rep = kc_user(kc, user["id"])
-    for key in ("scimEtude", "scimModifiedDay", "scimModifiedMonth", "scimModifiedYear"):
+    dated = ("scimEtudeDay", "scimEtudeMonth", "scimEtudeYear")
+    for key in ("scimEtude", "scimModifiedDay", "scimModifiedMonth", "scimModifiedYear", *dated):
         rep["attributes"].pop(key)
     kc.request("PUT", kc.path("/users/{u}", u=user["id"]), body=rep)
     flt = f'{E}:profile eq "comptable"'
     assert admin.get("/Users", query_string={"filter": f'{flt} and etude eq "{etude}"'}
                      ).json["totalResults"] == 1  # the admin asks by the etude attribute
+    assert own.get("/Users", query_string=since).json["totalResults"] == 0
     report = life.reconcile(etude)
     [entry] = report.users
     assert entry["differences"] == [
-        "query attributes scimEtude, scimModifiedDay, scimModifiedMonth, scimModifiedYear "
-        "out of date"]
+        "query attributes scimEtude, scimModifiedDay, scimModifiedMonth, scimModifiedYear, "
+        "scimEtudeDay, scimEtudeMonth, scimEtudeYear out of date"]
     life.reconcile(etude, apply=True)
     assert life.reconcile(etude).users == []
+    assert own.get("/Users", query_string=since).json["totalResults"] == 1
     after = kc_user(kc, user["id"])["attributes"]
     assert after["scimEtude"] == [etude.encode().hex()]
     assert after["scimLastModified"] == rep["attributes"]["scimLastModified"]
-    assert after["scimModifiedDay"] == [rep["attributes"]["scimLastModified"][0][:10]]
+    day = rep["attributes"]["scimLastModified"][0][:10]
+    assert after["scimModifiedDay"] == [day]
+    assert after["scimEtudeDay"] == [f"{etude.encode().hex()}/{day}"]
 
 
 def test_reconcile_takes_over_a_lock_left_by_a_request_that_died(settings, admin, kc):

@@ -149,13 +149,27 @@ def test_modified_since_is_covered_by_years_months_and_days():
     assert modified_attributes(datetime(2026, 1, 1, 0, 30, tzinfo=UTC)) == {
         "scimModifiedDay": "2026-01-01", "scimModifiedMonth": "2026-01",
         "scimModifiedYear": "2026"}
+    assert modified_attributes(datetime(2026, 1, 1, 0, 30, tzinfo=UTC), "E1") == {
+        "scimModifiedDay": "2026-01-01", "scimModifiedMonth": "2026-01",
+        "scimModifiedYear": "2026", "scimEtudeDay": "4531/2026-01-01",
+        "scimEtudeMonth": "4531/2026-01", "scimEtudeYear": "4531/2026"}
 
 
 def test_modified_since_asks_one_query_per_bucket_and_checks_the_instant():
     queries = compiled('meta.lastModified gt "2026-11-26T23:00:00+01:00"')
+    # One attribute term per bucket, carrying the étude: no second term beside it (H2).
     assert [c.query.params()["q"] for c in queries] == [
-        "scimEtude:4531 scimModifiedDay:2026-11-26", "scimEtude:4531 scimModifiedDay:2026-11-27"]
+        "scimEtudeDay:4531/2026-11-26", "scimEtudeDay:4531/2026-11-27"]
     assert not any(c.exact for c in queries)
+    # Across études (an administrator's token), the bare period.
+    assert [c.query.params()["q"] for c in compile_branch(
+        (Term("modified", "gt", "2026-11-27T08:00:00Z"),), None, TODAY) or []] == [
+        "scimModifiedDay:2026-11-27"]
+    # Beside another attribute term, still no étude term: the dated one carries it.
+    both = compile_branch((Term("modified", "gt", "2026-11-27T08:00:00Z"),
+                           Term("attr:profile", "eq", "comptable")), "E1", TODAY) or []
+    assert [c.query.params()["q"] for c in both] == [
+        "scimEtudeDay:4531/2026-11-27 profile:comptable"]
     # Too far back for the index: the étude is read and each user checked.
     assert compile_branch((Term("modified", "gt", "1900-01-01T00:00:00Z"),), "E1", TODAY) == [
         Compiled(UserQuery(attributes=(("scimEtude", "4531"),)), False)]
