@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from typing import Protocol
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
@@ -35,29 +36,26 @@ def rate_item(per_second: int, burst: int) -> RateLimitItem:
     return RateLimitItemPerSecond(burst, max(1, math.ceil(burst / per_second)))
 
 
-class RateLimits:
+class RateLimits(Protocol):
     """Count requests per caller and failed token checks per address, in one storage."""
-
-    def __init__(self, storage_uri: str, per_second: int, burst: int,
-                 failures_per_minute: int) -> None:
-        uri = storage_uri or "memory://"
-        self.shared = uri != "memory://"
-        failures = max(1, failures_per_minute)
-        self.counts: MemoryCounts | SharedCounts = (
-            SharedCounts(uri, per_second, burst, failures) if self.shared
-            else MemoryCounts(Buckets(per_second, burst), Buckets(failures / 60, failures)))
 
     def admit(self, caller: str) -> int | None:
         """Count one request of a caller; None when admitted, else seconds to wait."""
-        return self.counts.admit(caller)
 
     def refused_too_often(self, address: str) -> int | None:
         """Tell whether an address spent its budget of failed token checks (seconds to wait)."""
-        return self.counts.refused_too_often(address)
 
     def failed(self, address: str) -> None:
         """Count one failed token check of an address."""
-        self.counts.failed(address)
+
+
+def rate_limits(storage_uri: str, per_second: int, burst: int,
+                failures_per_minute: int) -> RateLimits:
+    """The counts in Redis when a storage is named (every replica shares them), else here."""
+    failures = max(1, failures_per_minute)
+    if storage_uri and storage_uri != "memory://":
+        return SharedCounts(storage_uri, per_second, burst, failures)
+    return MemoryCounts(Buckets(per_second, burst), Buckets(failures / 60, failures))
 
 
 class MemoryCounts:

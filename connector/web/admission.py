@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from connector.observability.logs import ETUDE
 from connector.observability.metrics import RATE_LIMITED
-from connector.ratelimit import KnownTokens, RateLimits, Slots, share_of_threads
+from connector.ratelimit import KnownTokens, RateLimits, Slots, rate_limits, share_of_threads
 from connector.scim.errors import Forbidden, PayloadTooLarge, ScimError
 from connector.settings import Settings
 from connector.web.http import error_response
@@ -63,8 +63,8 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 def setup_admission(app: Flask, settings: Settings) -> None:
     """Refuse addresses that fail token checks too often; say 413 in French too."""
-    limits = RateLimits(settings.ratelimit_storage, settings.ratelimit_per_second,
-                        settings.ratelimit_burst, settings.auth_failures_per_minute)
+    limits = rate_limits(settings.ratelimit_storage, settings.ratelimit_per_second,
+                         settings.ratelimit_burst, settings.auth_failures_per_minute)
     known = KnownTokens()
     app.extensions["ratelimits"] = limits
 
