@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from connector.domain.dates import today_in_paris
 from connector.wiring import build_services
 from tests.integration.access import access_problems
 from tests.integration.conftest import kc_groups
@@ -94,7 +95,7 @@ def mail_to(world: dict[str, Any], address: str, timeout: float = 20) -> None:
 
 
 def in_days(days: int) -> str:
-    return (date.today() + timedelta(days=days)).isoformat()
+    return (today_in_paris() + timedelta(days=days)).isoformat()
 
 
 # -- the in-house HRIS guide -----------------------------------------------------------------

@@ -17,11 +17,11 @@ from tests.integration.conftest import (
     unique,
 )
 
-TODAY = today_in_paris()
-
 
 def day(offset: int) -> str:
-    return (TODAY + timedelta(days=offset)).isoformat()
+    """A day relative to the connector's today (Paris), read when asked: a run crossing
+    midnight in Paris must not compare against the day the module was imported."""
+    return (today_in_paris() + timedelta(days=offset)).isoformat()
 
 
 def patch(client, uid: str, *ops: dict):
@@ -152,13 +152,13 @@ def test_r4_titulaire_needs_a_recent_kbis(e1, kc):
     body = granted_user(titulaire=True, profile="huissier", employerAttestationDate=None)
     r = e1.post("/Users", json=body)
     assert r.json[E]["accessStatus"] == "pending" and "kbis_missing" in issues(r.json)
-    for too_old in ((add_months(TODAY, -3) - timedelta(days=1)).isoformat(), day(1)):
+    for too_old in ((add_months(today_in_paris(), -3) - timedelta(days=1)).isoformat(), day(1)):
         body = granted_user(titulaire=True, profile="huissier", kbisDate=too_old)
         r = e1.post("/Users", json=body)
         assert r.status_code == 400 and r.json["scimType"] == "invalidValue"
         assert "kbisDate" in r.json["detail"] or "K-bis" in r.json["detail"]
     body = granted_user(titulaire=True, profile="huissier",
-                        kbisDate=add_months(TODAY, -3).isoformat())
+                        kbisDate=add_months(today_in_paris(), -3).isoformat())
     r = e1.post("/Users", json=body)
     assert r.status_code == 201 and r.json[E]["accessStatus"] == "granted"
 
