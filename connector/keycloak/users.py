@@ -119,6 +119,12 @@ class UserStore:
                 raise
         return self.group_id(path)
 
+    def count_members(self, group_id: str, limit: int) -> int:
+        """Count a group's members up to `limit`, from one page of brief representations
+        (the membership table is indexed on every database, H2 included)."""
+        return len(self.gw.get(self.gw.path("/groups/{g}/members", g=group_id), first=0,
+                               max=limit, briefRepresentation="true"))
+
     def members(self, group_id: str, first: int, max_results: int) -> list[dict[str, Any]]:
         """Return one page of a group's members, full representations."""
         return list(self.gw.get(self.gw.path("/groups/{g}/members", g=group_id), first=first,

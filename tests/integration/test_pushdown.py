@@ -183,3 +183,27 @@ def test_a_not_of_another_etudes_user_leaves_out_nobody(e1, e2):
     expression = 'not (userName eq "{}")'.format(stranger.json["userName"].upper())
     r = e1.get(f"/Users?filter={quote(expression)}&count=3")
     assert r.json["totalResults"] == everyone
+
+
+def test_an_etudes_count_reads_its_group_not_the_realms_attribute_rows(e1, kc):
+    """`count=0` counts the étude group's members (indexed on H2 too), not `q=scimEtude:`."""
+    seen: list[str] = []
+    kept = kc.observer
+
+    def observe(method: str, path: str, outcome: str, seconds: float) -> None:
+        seen.append(path)
+        if kept is not None:
+            kept(method, path, outcome, seconds)
+
+    kc.observer = observe
+    try:
+        total = e1.get("/Users?count=0").json["totalResults"]
+    finally:
+        kc.observer = kept
+    group = kc.group_by_path("/etudes/E1")
+    # (the étude's group may be looked up again: the test app caches nothing between requests)
+    assert seen[-1] == kc.path("/groups/{g}/members", g=group["id"]), seen
+    assert not any(p.endswith("/users/count") for p in seen), seen
+    members = kc.get(kc.path("/groups/{g}/members", g=group["id"]), first=0, max=5000,
+                     briefRepresentation="true")
+    assert total == len(members) > 0
