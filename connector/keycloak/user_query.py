@@ -25,8 +25,9 @@ A_ETUDE_KEY = "scimEtude"
 A_MODIFIED_DAY, A_MODIFIED_MONTH, A_MODIFIED_YEAR = ("scimModifiedDay", "scimModifiedMonth",
                                                      "scimModifiedYear")
 # The same day, month and year behind the étude's key ("4531/2026-11-27"): an étude's
-# incremental read is then one attribute term, which Keycloak finds through its (name, value)
-# index; beside the étude's own term, H2 walked the realm's attribute rows (10 s at 50,000).
+# incremental read is then one attribute term, not the étude's term beside the period's. H2
+# walks the realm's attribute rows for each term (at 50,000 users: 2.5 s for one, 9.6 s for
+# two); PostgreSQL probes its expression index once.
 ETUDE_DATED = {A_MODIFIED_DAY: "scimEtudeDay", A_MODIFIED_MONTH: "scimEtudeMonth",
                A_MODIFIED_YEAR: "scimEtudeYear"}
 SCOPED = {f"attr:{key}" for key in ETUDE_DATED.values()}
