@@ -36,11 +36,20 @@ def test_a_token_revoked_through_one_node_is_refused_by_both_replicas(tls: ssl.S
         return [send(replica, "GET", "/Users?count=1", token=value).status for _ in range(times)]
 
     # Every worker of both replicas has checked (and cached) the token before it is revoked.
-    before = {r: statuses(r) for r in REPLICAS}
-    assert all(status == 200 for r in REPLICAS for status in before[r]), before
+    # A token just issued can be refused for a moment by one replica (seen once in CI: 401,
+    # 401, then 200; probably its Keycloak node had not yet seen the étude group's new token):
+    # wait until both accept it, within the cache bound, and report how long that took.
+    issued, cache = time.monotonic(), settings.token_cache_seconds
+    while True:
+        before = {r: statuses(r) for r in REPLICAS}
+        if all(status == 200 for r in REPLICAS for status in before[r]):
+            break
+        assert time.monotonic() < issued + cache, before
+        time.sleep(0.5)
+    report(f"new token accepted by every worker of both replicas "
+           f"{time.monotonic() - issued:.1f}s after it was issued")
     cli("token", "revoke", value, "--etude", etude, keycloak_url=NODES[0])
     revoked = time.monotonic()
-    cache = settings.token_cache_seconds
     last_accepted: dict[str, float] = {}
     while time.monotonic() < revoked + cache + 1:
         for replica in REPLICAS:
