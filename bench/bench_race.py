@@ -133,7 +133,8 @@ def requests_of(layout: Layout, size: int) -> dict[str, dict[str, Any]]:
 
 
 def touch(realm: BenchRealm, size: int) -> Callable[[], None]:
-    """Write one user outside the measured étude (his title), as a live realm does all day.
+    """Write the realm's last user (his title), as a live realm does all day: outside the
+    measured étude when there are several, one of its users in the one-étude layout.
 
     H2 reuses the result of a query asked again unchanged until a write touches its tables: a
     repeated single request then costs a few milliseconds, however long its first run took
