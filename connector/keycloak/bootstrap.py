@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -10,6 +11,7 @@ from typing import Any
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
 from connector.keycloak.layout import ETUDES_ROOT, INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT
 from connector.keycloak.portal_client import plan_portal_client
+from connector.keycloak.user_query import LINK_PROVIDER
 from connector.mappings import Mappings
 from connector.settings import Settings
 
@@ -99,6 +101,7 @@ class Planner:
         # keep the connector's own state. None of these grants anything.
         for root in (INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT):
             self._group_path(f"/{root}", None)
+        self._link_provider()
         self._service_account()
         plan_portal_client(self)
         return self.actions
@@ -133,6 +136,37 @@ class Planner:
                 self.gw.request("PUT", path, body=profile)
 
             self.add("change", "user profile: unmanagedAttributePolicy=ADMIN_EDIT", change)
+
+    def _link_provider(self) -> None:
+        """The identity provider whose links index externalId (keycloak/user_query.py):
+        disabled and hidden, so that nobody ever signs in through it."""
+        path = self.gw.path("/identity-provider/instances/{a}", a=LINK_PROVIDER)
+        try:
+            current = self.read(path)
+        except KeycloakHTTPError as exc:
+            if exc.status != 404:
+                raise
+            current = None
+        desired = {"enabled": False, "hideOnLogin": True, "linkOnly": True}
+        if current is None:
+            body = {"alias": LINK_PROVIDER, "displayName": "SCIM externalId (index, no sign-in)",
+                    "providerId": "oidc", **desired,
+                    "config": {"authorizationUrl": "https://sign-in.invalid/auth",
+                               "tokenUrl": "https://sign-in.invalid/token",
+                               "clientId": "none", "clientAuthMethod": "client_secret_post",
+                               "clientSecret": secrets.token_urlsafe(24), "syncMode": "IMPORT"}}
+            self.add("create", f"identity provider {LINK_PROVIDER} (disabled: externalId index)",
+                     lambda: self.gw.request("POST", self.gw.path("/identity-provider/instances"),
+                                             body=body))
+            return
+        changed = _differs(current, desired)
+        if changed:
+            def change() -> None:
+                fresh = self.gw.get(path)
+                self.gw.request("PUT", path, body={**fresh, **desired})
+
+            self.add("change", f"identity provider {LINK_PROVIDER}: {', '.join(changed)}",
+                     change)
 
     # -- clients and roles ---------------------------------------------------------------------
     def _client(self, client_id: str, label: str, url: str) -> str | None:

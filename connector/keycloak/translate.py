@@ -15,7 +15,9 @@ from connector.keycloak.user_query import (
     A_MODIFIED_MONTH,
     A_MODIFIED_YEAR,
     ETUDE_DATED,
+    LINK_PROVIDER,
     etude_key,
+    external_link,
     modified_attributes,
 )
 from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, USER
@@ -90,12 +92,30 @@ def last_written(rep: dict[str, Any]) -> datetime | None:
         return None
 
 
+def wanted_link(scim: dict[str, Any]) -> str | None:
+    """The id of the link a user's record implies (his étude and externalId), or None."""
+    return external_link((scim.get(ETUDE_USER) or {}).get("etude"), scim.get("externalId"))
+
+
+def link_change(rep: dict[str, Any], scim: dict[str, Any]) -> tuple[str | None,
+                                                                 str | None] | None:
+    """(stored, wanted) ids of a user's externalId link when they differ; None when right, or
+    when unseen (`rep` read by id; a realm without identity providers leaves links out)."""
+    if "federatedIdentities" not in rep:
+        return None
+    stored = next((str(f.get("userId")) for f in rep["federatedIdentities"] or []
+                   if f.get("identityProvider") == LINK_PROVIDER), None)
+    wanted = wanted_link(scim)
+    return None if stored == wanted else (stored, wanted)
+
+
 def stale_index(rep: dict[str, Any], scim: dict[str, Any]) -> list[str]:
-    """Name the query attributes a stored user lacks or holds out of date (reconcile fixes
-    users written before they existed)."""
+    """Name the query attributes (and the externalId link) a stored user lacks or holds out of
+    date (reconcile fixes users written before they existed); `rep` as read by id."""
     attrs = rep.get("attributes") or {}
     want = index_attributes(scim, last_written(rep) or datetime.now(UTC))
-    return [k for k in INDEX_KEYS if sorted(attrs.get(k) or []) != want.get(k, [])]
+    stale = [k for k in INDEX_KEYS if sorted(attrs.get(k) or []) != want.get(k, [])]
+    return stale + (["externalIdLink"] if link_change(rep, scim) else [])
 
 
 def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIssue],
@@ -147,6 +167,10 @@ def user_to_keycloak(scim: dict[str, Any], *, status: str, issues: list[AccessIs
     lang = str(scim.get("preferredLanguage") or scim.get("locale") or "")[:2].lower()
     _set(attrs, "locale", lang if lang in ("fr", "en") else None)
     rep["attributes"] = attrs
+    link = wanted_link(scim)
+    if base is None and link:  # created with the user, in his POST; later writes relink
+        rep["federatedIdentities"] = [{"identityProvider": LINK_PROVIDER, "userId": link,
+                                       "userName": link}]
     return rep
 
 

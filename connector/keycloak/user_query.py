@@ -37,7 +37,14 @@ DAYS_PER_MONTH, MONTHS_PER_YEAR = 5, 4  # beyond, the month (year) is asked whol
 COLUMNS = {"userName": "username", "givenName": "first_name", "familyName": "last_name"}
 # Equalities that leave a handful of users whatever the realm: asked without the étude term
 # (a second attribute term only slows Keycloak's query down); the étude is checked on the few.
-SELECTIVE = {"username", "email", f"attr:{A_EMAIL_INDEX}", "attr:externalId"}
+SELECTIVE = {"username", "email", f"attr:{A_EMAIL_INDEX}", "attr:externalId", "link"}
+# A user's externalId, behind his étude's key, is also the id of his link to this identity
+# provider (disabled, made by bootstrap: nobody signs in through it). Keycloak's
+# `idpAlias`/`idpUserId` search joins its links table on an indexed column: 12 ms at 50,000
+# users on H2, where `q=externalId:` walks the attribute rows (0.9-2.3 s). The id is
+# case-sensitive, as externalId is (RFC 7643 §3.1), and bounded by Keycloak's column.
+LINK_PROVIDER = "scim-external-id"
+LINK_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class UserQuery:
     last_name: str | None = None
     attributes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     like: bool = False
+    link: str | None = None  # the id of a link to LINK_PROVIDER (/users only, not its count)
 
     def params(self) -> dict[str, Any]:
         """Render the parameters shared by /users and /users/count."""
@@ -62,6 +70,8 @@ class UserQuery:
             params["exact"] = "true"
         if self.attributes:
             params["q"] = " ".join(f"{k}:{quote_q(v)}" for k, v in self.attributes)
+        if self.link is not None:
+            params.update(idpAlias=LINK_PROVIDER, idpUserId=self.link)
         return params
 
     def with_attribute(self, key: str, value: str) -> UserQuery:
@@ -87,6 +97,15 @@ def quote_q(value: str) -> str:
 def etude_key(code: str) -> str:
     """The value of the case-safe étude attribute for an étude code."""
     return code.encode().hex()
+
+
+def external_link(etude: str | None, external_id: str | None) -> str | None:
+    """The id of a user's link to LINK_PROVIDER: his étude's key, then his externalId; None
+    without either, or when too long for Keycloak's column."""
+    if not etude or not external_id:
+        return None
+    link = f"{etude_key(etude)}/{external_id}"
+    return link if len(link) <= LINK_MAX else None
 
 
 def scope_query(code: str) -> UserQuery:
@@ -169,6 +188,10 @@ def _choices(term: Term, today: date,
                     for k, v in buckets]
         return [[(f"attr:{k}", v, False)] for k, v in buckets]
     name = term.field.removeprefix("attr:")
+    link = external_link(scope, term.value) if name == "externalId" else None
+    if term.op == "eq" and link is not None:
+        # The attribute stays the truth (a link may lag behind a write cut short): checked again.
+        return [[("link", link, False)]]
     if term.op == "eq":
         return [[(f"attr:{name}", term.value, name not in CASE_EXACT)]]
     return [[(f"attr:{name}:like", term.value, term.op == "co" and not _wild(term.value))]]
@@ -196,7 +219,8 @@ def _build(parts: list[tuple[str, str, bool]]) -> Compiled:
         else:
             values[name] = value
     query = UserQuery(values.get("username"), values.get("email"), values.get("first_name"),
-                      values.get("last_name"), tuple(attributes.items()), like)
+                      values.get("last_name"), tuple(attributes.items()), like,
+                      values.get("link"))
     return Compiled(query, exact)
 
 

@@ -48,7 +48,7 @@ def run_steps(store: UserStore, user_id: str, steps: list[Step], new_rep: dict[s
         except (KeycloakUnavailable, LeaseExpired) as exc:
             raise WriteInterrupted([s.describe() for s in applied]) from exc
         except KeycloakHTTPError as exc:
-            if exc.status == 404 and step.kind in ("put", "logout", "password"):
+            if exc.status == 404 and step.kind in ("put", "logout", "password", "link"):
                 raise UserGone(user_id) from exc
             undone = _undo(store, user_id, applied, new_rep, old_rep)
             raise WriteRefused(exc, step, undone) from exc
@@ -68,6 +68,8 @@ def _run(store: UserStore, user_id: str, step: Step, new_rep: dict[str, Any],
         store.reset_password(user_id, password)
     elif step.kind == "leave":
         store.leave(user_id, step.group_id)
+    elif step.kind == "link":
+        store.relink(user_id, step.unlink or None, step.link or None)
     else:
         try:
             store.join(user_id, step.group_id)

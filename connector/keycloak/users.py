@@ -6,9 +6,11 @@ import threading
 from typing import Any
 
 from connector.keycloak.clients import Clients
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError
+from connector.keycloak.gateway import Gateway, KeycloakHTTPError, collect
 from connector.keycloak.layout import is_index_group
-from connector.keycloak.user_query import UserQuery
+from connector.keycloak.user_query import LINK_PROVIDER, UserQuery
+
+LINK_PAGE = 100
 
 
 class UserStore:
@@ -27,6 +29,8 @@ class UserStore:
 
     def count(self, query: UserQuery) -> int:
         """Count the users matching the query, in Keycloak's database."""
+        if query.link is not None:  # /users/count ignores idpAlias: the few found, counted here
+            return len(collect(lambda first, size: self.search(query, first, size), LINK_PAGE))
         return int(self.gw.get(self.gw.path("/users/count"), **query.params()))
 
     def get(self, user_id: str) -> dict[str, Any] | None:
@@ -40,7 +44,8 @@ class UserStore:
     def update(self, user_id: str, rep: dict[str, Any]) -> None:
         """Write the whole representation (PUT replaces attributes wholesale)."""
         body = {k: v for k, v in rep.items()
-                if k not in ("groups", "credentials", "access", "userProfileMetadata")}
+                if k not in ("groups", "credentials", "access", "userProfileMetadata",
+                             "federatedIdentities")}
         self.gw.request("PUT", self.gw.path("/users/{u}", u=user_id), body=body)
 
     def delete(self, user_id: str) -> None:
@@ -48,6 +53,19 @@ class UserStore:
         # A load balancer replays a DELETE whose Keycloak node died after committing it: the
         # replay answers 404 for a user this very request removed.
         self.gw.request("DELETE", self.gw.path("/users/{u}", u=user_id), ok=(204, 404))
+
+    def relink(self, user_id: str, old: str | None, new: str | None) -> None:
+        """Replace the user's externalId link (keycloak/user_query.py): one per provider."""
+        path = self.gw.path("/users/{u}/federated-identity/{p}", u=user_id, p=LINK_PROVIDER)
+        if old is not None:
+            self.gw.request("DELETE", path, ok=(204, 404))
+        if new is None:
+            return
+        body = {"userId": new, "userName": new}
+        if self.gw.send("POST", path, body=body, ok=(204, 409)).status_code == 409:
+            # A link this write did not see (read where the realm had no provider yet).
+            self.gw.request("DELETE", path, ok=(204, 404))
+            self.gw.request("POST", path, body=body)
 
     def logout(self, user_id: str) -> None:
         """End every session of a user (R8: disabling alone keeps live sessions)."""

@@ -21,6 +21,7 @@ from connector.keycloak.gateway import KeycloakHTTPError
 from connector.keycloak.locks import Locks
 from connector.keycloak.translate import (
     last_written,
+    link_change,
     primary_email,
     stale_index,
     user_from_keycloak,
@@ -230,9 +231,10 @@ class UserService:
         """Plan and run the Keycloak steps; return the representation now stored."""
         new_rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
                                    ends_on=decision.ends, base=rep, now=now)
-        current = Current(bool(rep.get("enabled")), self.access.managed(groups))
+        stored, wanted = link_change(rep, scim) or (None, None)
+        current = Current(bool(rep.get("enabled")), self.access.managed(groups), stored)
         target = Target(decision.status == "granted", self.access.wanted(groups, scim, decision),
-                        password is not None)
+                        password is not None, wanted)
         steps = plan_user_write(current, target)
         try:
             line["applied"] = run_steps(self.store, user_id, steps, new_rep, rep, password,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from connector.keycloak.user_query import (
+    LINK_PROVIDER,
     Compiled,
     UserQuery,
     compile_branch,
     etude_key,
+    external_link,
     modified_attributes,
     modified_buckets,
     quote_q,
@@ -95,6 +97,20 @@ def test_selective_lookups_are_asked_without_the_etude_and_checked_after():
     assert c.exact
     [c] = compiled('externalId eq "Ext-1"', scope=None)
     assert c.query.params() == {"q": "externalId:Ext-1"} and not c.exact  # caseExact in SCIM
+
+
+def test_an_etudes_externalid_is_asked_by_its_link_and_checked_after():
+    [c] = compiled('externalId eq "Ext-1"')
+    assert c.query.params() == {"idpAlias": LINK_PROVIDER, "idpUserId": "4531/Ext-1"}
+    assert not c.exact  # the attribute stays the truth
+    [c] = compiled('externalId eq "Ext-1" and userName sw "a"')
+    assert c.query.params() == {"username": "a", "exact": "false", "idpAlias": LINK_PROVIDER,
+                                "idpUserId": "4531/Ext-1"}
+    assert external_link("E1", "x" * 250) == "4531/" + "x" * 250
+    assert external_link("E1", "x" * 251) is None  # past Keycloak's column: asked by attribute
+    [c] = compiled(f'externalId eq "{"x" * 251}"')
+    assert c.query.params() == {"q": f"externalId:{'x' * 251}"}
+    assert external_link(None, "Ext-1") is None and external_link("E1", None) is None
 
 
 def test_an_email_is_asked_in_keycloaks_column_and_in_the_index_of_the_others():

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from connector.domain.rules import AccessIssue
-from connector.keycloak.translate import primary_email, user_from_keycloak, user_to_keycloak
+from connector.keycloak.translate import (
+    link_change,
+    primary_email,
+    stale_index,
+    user_from_keycloak,
+    user_to_keycloak,
+)
+from connector.keycloak.user_query import LINK_PROVIDER
 from connector.scim.schema_defs import ENTERPRISE, ETUDE_USER, USER
 
 SCIM = {
@@ -93,3 +100,22 @@ def test_version_changes_with_content():
     b = user_from_keycloak({**user_to_keycloak(changed, status="granted", issues=[],
                                                ends_on=None, now=NOW), "id": "u1"})
     assert a["meta"]["version"] != b["meta"]["version"]
+
+
+def test_a_created_user_carries_his_externalid_link_and_later_writes_compare_it():
+    rep = user_to_keycloak(SCIM, status="granted", issues=[], ends_on=None)
+    link = {"identityProvider": LINK_PROVIDER, "userId": "4531/X-1", "userName": "4531/X-1"}
+    assert rep["federatedIdentities"] == [link]
+    again = user_to_keycloak(SCIM, status="granted", issues=[], ends_on=None, base=rep)
+    assert again["federatedIdentities"] == [link]  # the base's, which a PUT leaves alone
+    assert link_change(rep, SCIM) is None
+    moved = {**SCIM, "externalId": "X-2"}
+    assert link_change(rep, moved) == ("4531/X-1", "4531/X-2")
+    assert link_change({**rep, "federatedIdentities": []}, SCIM) == (None, "4531/X-1")
+    assert link_change({k: v for k, v in rep.items() if k != "federatedIdentities"},
+                       moved) is None  # unseen: read where the realm has no provider
+    assert "externalIdLink" in stale_index({**rep, "federatedIdentities": []}, SCIM)
+    assert "externalIdLink" not in stale_index(rep, SCIM)
+    unlinked = {k: v for k, v in SCIM.items() if k != "externalId"}
+    assert "federatedIdentities" not in user_to_keycloak(unlinked, status="granted", issues=[],
+                                                         ends_on=None)

@@ -99,3 +99,14 @@ def test_undo_of_any_prefix_returns_to_the_start(name, current, target):
         assert held == set(current.groups), (name, cut)
         if any(s.kind == "put" for s in applied):
             assert restored is True
+
+
+def test_the_externalid_link_changes_last_and_its_undo_puts_it_back():
+    for _, current, target in CASES:
+        linked = Current(current.enabled, current.groups, "4531/old")
+        steps = plan_user_write(linked, Target(target.enabled, target.groups, link="4531/new"))
+        assert steps[-1] == Step("link", unlink="4531/old", link="4531/new")
+        assert undo(steps)[0] == Step("link", unlink="4531/new", link="4531/old")
+        same = Target(target.enabled, target.groups, link="4531/old")
+        assert all(s.kind != "link" for s in plan_user_write(linked, same))
+    assert Step("link", unlink="a").describe() == "externalId link removed"
