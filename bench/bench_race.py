@@ -88,7 +88,8 @@ def operations_table(realm: BenchRealm, sides: Sides, inproc: InProcess, size: i
         calls[op] = inproc.calls(row["connector"], 0)
     team = make_team(sides.connector, sides.realm)
     table = steps(sides, runs, realm.layout.etude_size(size), team)
-    print(f"\n{size:,} users ({realm.layout.name}), median of {runs} per side, {load()}")
+    print(f"\n{size:,} users ({realm.layout.name}), median of {runs} per side, "
+          f"étude scope {realm.settings.etude_scope}, {load()}")
     print(f"{'operation':<32}{'connector':>10}{'admin API':>10}{'ratio':>7}"
           f"{'kc SCIM':>9}{'ratio':>7}{'kc calls':>9}")
     for op, row in table.items():
@@ -156,7 +157,8 @@ def filters_table(layout: Layout, size: int, connector: Http, kc: Http | None,
     """Time each single request (first page) on the connector and Keycloak's SCIM, each run
     after a write elsewhere in the realm (see `touch`)."""
     print(f"\n{size:,} users ({layout.name}: the étude holds {layout.etude_size(size):,}), "
-          f"median of {runs}, a write before each run, {load()}")
+          f"median of {runs}, a write before each run, étude scope "
+          f"{inproc.settings.etude_scope}, {load()}")
     print(f"{'request':<34}{'connector':>10}{'total':>8}{'kc SCIM':>9}{'total':>8}"
           f"{'kc calls':>9}")
     for label, params in requests_of(layout, size).items():

@@ -34,6 +34,7 @@ def served(settings: Settings, workers: int | None = None) -> Iterator[tuple[str
                 "CONNECTOR_REALM": settings.realm,
                 "CONNECTOR_CLIENT_SECRET": settings.client_secret,
                 "CONNECTOR_TOKEN_CACHE_SECONDS": str(settings.token_cache_seconds),
+                "CONNECTOR_ETUDE_SCOPE": settings.etude_scope,
                 "CONNECTOR_LOG_LEVEL": "WARNING",
                 # 8 clients of one étude measure the server, not the étude's rate limit nor
                 # its share of a process's threads (half of them: 429 for the fifth client)

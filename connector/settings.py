@@ -49,6 +49,10 @@ class Settings:
     lock_wait_seconds: int = 15
     expire_lock_ttl: int = 7200
     max_candidates: int = 10000
+    # Where an étude's list and count come from: its group's `members` (indexed on H2, the dev
+    # database), or its `attribute` term `q=scimEtude:` (indexed where the deployment made the
+    # expression index on PostgreSQL; PostgreSQL reads the realm's users for `members`).
+    etude_scope: str = "members"
     # « Mon étude », the titulaire's page under /etude/ (connector/portal/).
     portal_url: str = "http://127.0.0.1:8080/etude/"
     portal_client_id: str = "etude-portal"
@@ -102,6 +106,18 @@ def admin_refusal(settings: Settings) -> str | None:
             "bootstrap administrator. Set CONNECTOR_CLIENT_SECRET to the secret of the client "
             f"{settings.client_id} (created by `connector bootstrap`), or CONNECTOR_DEV_MODE=1 "
             "on a developer's machine.")
+
+
+ETUDE_SCOPES = ("members", "attribute")
+
+
+def scope_problem(settings: Settings) -> str | None:
+    """Say why CONNECTOR_ETUDE_SCOPE is not one the connector knows, or None."""
+    if settings.etude_scope in ETUDE_SCOPES:
+        return None
+    return (f"CONNECTOR_ETUDE_SCOPE is {settings.etude_scope!r}: say 'members' (the étude "
+            "group's members, for H2) or 'attribute' (q=scimEtude, for PostgreSQL with the "
+            "expression index).")
 
 
 def lease_problem(settings: Settings) -> str | None:

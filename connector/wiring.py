@@ -17,7 +17,7 @@ from connector.service.delegation import Delegation
 from connector.service.lifecycle import Lifecycle
 from connector.service.teams import TeamService
 from connector.service.users import UserService
-from connector.settings import Settings, lease_problem
+from connector.settings import Settings, lease_problem, scope_problem
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def build_services(settings: Settings, gateway: Gateway | None = None,
     A server releases its write locks in the background (`release_later`, see locks.py); a
     command releases each before going on.
     """
-    problem = lease_problem(settings)
+    problem = lease_problem(settings) or scope_problem(settings)
     if problem:
         raise ValueError(problem)
     mappings = get_mappings(settings.mappings_dir or None)
@@ -59,7 +59,8 @@ def build_services(settings: Settings, gateway: Gateway | None = None,
     directory = EtudeDirectory(gw, settings.token_cache_seconds, locks)
     delegation = Delegation(teams_store, list(mappings.platforms))
     users = UserService(users_store, directory, mappings, locks, delegation,
-                        max_candidates=settings.max_candidates)
+                        max_candidates=settings.max_candidates,
+                        by_members=settings.etude_scope == "members")
     teams = TeamService(teams_store, users_store, directory, mappings, locks)
     return Services(settings, mappings, gw, directory, locks, users, teams,
                     BulkService(users, teams))

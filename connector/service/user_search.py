@@ -106,15 +106,19 @@ class UserSearch:
     """Plan, fetch, re-check and page the users a query asks for."""
 
     def __init__(self, store: UserStore, directory: EtudeDirectory,
-                 max_candidates: int = 10000) -> None:
+                 max_candidates: int = 10000, by_members: bool = True) -> None:
         self.store, self.directory = store, directory
         self.max_candidates = max_candidates
+        self.by_members = by_members
 
     def everyone(self, who: Principal) -> Source:
-        """The users a caller may see: the realm, or his étude group's members."""
+        """The users a caller may see: the realm, or his étude (its group's members, or its
+        attribute term: CONNECTOR_ETUDE_SCOPE)."""
         if who.is_admin:
             return Source(self.store, UserQuery())
         query = scope_query(str(who.etude))
+        if not self.by_members:
+            return Source(self.store, query)
         return Source(self.store, query, self.directory.group_id(str(who.etude)))
 
     def search(self, req: ListRequest, who: Principal,

@@ -88,10 +88,11 @@ class UserService:
 
     def __init__(self, store: UserStore, directory: EtudeDirectory, mappings: Mappings,
                  locks: Locks, delegation: Delegation,
-                 today: Callable[[], date] = today_in_paris, max_candidates: int = 10000) -> None:
+                 today: Callable[[], date] = today_in_paris, max_candidates: int = 10000,
+                 by_members: bool = True) -> None:
         self.store, self.directory, self.mappings = store, directory, mappings
         self.locks, self.delegation, self.today = locks, delegation, today
-        self.searcher = UserSearch(store, directory, max_candidates)
+        self.searcher = UserSearch(store, directory, max_candidates, by_members)
         self.checks = UserChecks(store, mappings, locks, today)
         self.access = UserAccess(store, directory, mappings, delegation, today)
 

@@ -34,7 +34,7 @@ def links(kc: Gateway, user_id: str) -> list[tuple[str, str]]:
 
 
 def found(client: Scim, external_id: str) -> list[str]:
-    expression = 'externalId eq "{}"'.format(external_id)
+    expression = f'externalId eq "{external_id}"'
     r = client.get(f"/Users?filter={quote(expression)}")
     assert r.status_code == 200, r.json
     assert r.json["totalResults"] == len(r.json["Resources"])

@@ -207,3 +207,37 @@ def test_an_etudes_count_reads_its_group_not_the_realms_attribute_rows(e1, kc):
     members = kc.get(kc.path("/groups/{g}/members", g=group["id"]), first=0, max=5000,
                      briefRepresentation="true")
     assert total == len(members) > 0
+
+
+def test_with_the_attribute_scope_an_etude_is_listed_and_counted_by_its_term(settings, e1,
+                                                                             tokens):
+    """CONNECTOR_ETUDE_SCOPE=attribute (PostgreSQL with its expression index): the étude's
+    list and count ask `q=scimEtude:`, never its group's members; the answers are the same."""
+    from dataclasses import replace as changed
+
+    from connector.web.app import create_app
+    from tests.integration.conftest import Scim
+
+    app = create_app(changed(settings, etude_scope="attribute"))
+    app.testing = True
+    by_term = Scim(app, tokens["E1"])
+    kc = app.extensions["gateway"]
+    seen: list[str] = []
+    kept = kc.observer
+
+    def observe(method: str, path: str, outcome: str, seconds: float) -> None:
+        seen.append(path)
+        if kept is not None:
+            kept(method, path, outcome, seconds)
+
+    kc.observer = observe
+    try:
+        counted = by_term.get("/Users?count=0").json["totalResults"]
+        page = by_term.get("/Users?startIndex=3&count=4").json
+    finally:
+        kc.observer = kept
+    assert not any("/members" in p for p in seen), seen
+    assert seen.count(kc.path("/users/count")) == 2 and seen.count(kc.path("/users")) == 1, seen
+    assert counted == page["totalResults"] == e1.get("/Users?count=0").json["totalResults"]
+    by_members = e1.get("/Users?startIndex=3&count=4").json["Resources"]
+    assert [u["id"] for u in page["Resources"]] == [u["id"] for u in by_members]

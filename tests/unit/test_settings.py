@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import cli
-from connector.settings import Settings, lease_problem
+from connector.settings import Settings, lease_problem, scope_problem
 from connector.wiring import build_services
 
 
@@ -34,3 +34,12 @@ def test_the_cli_stops_before_any_command_on_such_settings() -> None:
     result = CliRunner().invoke(cli, ["etude", "list"], env=env)
     assert result.exit_code == 1
     assert "CONNECTOR_LOCK_LEASE_SECONDS" in result.output
+
+
+def test_an_unknown_etude_scope_stops_the_services() -> None:
+    assert scope_problem(Settings()) is None  # members, the default
+    assert scope_problem(Settings(etude_scope="attribute")) is None
+    problem = scope_problem(Settings(etude_scope="attributes"))
+    assert problem is not None and "CONNECTOR_ETUDE_SCOPE is 'attributes'" in problem
+    with pytest.raises(ValueError, match="CONNECTOR_ETUDE_SCOPE"):
+        build_services(Settings(etude_scope="group"))
