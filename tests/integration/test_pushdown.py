@@ -9,6 +9,8 @@ does not manage. The answers are checked too, so a constant count cannot hide a 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -185,8 +187,9 @@ def test_a_not_of_another_etudes_user_leaves_out_nobody(e1, e2):
     assert r.json["totalResults"] == everyone
 
 
-def test_an_etudes_count_reads_its_group_not_the_realms_attribute_rows(e1, kc):
-    """`count=0` counts the étude group's members (indexed on H2 too), not `q=scimEtude:`."""
+@contextmanager
+def paths_asked(kc: Gateway) -> Iterator[list[str]]:
+    """Record the path of every Keycloak call the gateway makes meanwhile."""
     seen: list[str] = []
     kept = kc.observer
 
@@ -197,9 +200,15 @@ def test_an_etudes_count_reads_its_group_not_the_realms_attribute_rows(e1, kc):
 
     kc.observer = observe
     try:
-        total = e1.get("/Users?count=0").json["totalResults"]
+        yield seen
     finally:
         kc.observer = kept
+
+
+def test_an_etudes_count_reads_its_group_not_the_realms_attribute_rows(e1, kc):
+    """`count=0` counts the étude group's members (indexed on H2 too), not `q=scimEtude:`."""
+    with paths_asked(kc) as seen:
+        total = e1.get("/Users?count=0").json["totalResults"]
     group = kc.group_by_path("/etudes/E1")
     # (the étude's group may be looked up again: the test app caches nothing between requests)
     assert seen[-1] == kc.path("/groups/{g}/members", g=group["id"]), seen
@@ -222,20 +231,9 @@ def test_with_the_attribute_scope_an_etude_is_listed_and_counted_by_its_term(set
     app.testing = True
     by_term = Scim(app, tokens["E1"])
     kc = app.extensions["gateway"]
-    seen: list[str] = []
-    kept = kc.observer
-
-    def observe(method: str, path: str, outcome: str, seconds: float) -> None:
-        seen.append(path)
-        if kept is not None:
-            kept(method, path, outcome, seconds)
-
-    kc.observer = observe
-    try:
+    with paths_asked(kc) as seen:
         counted = by_term.get("/Users?count=0").json["totalResults"]
         page = by_term.get("/Users?startIndex=3&count=4").json
-    finally:
-        kc.observer = kept
     assert not any("/members" in p for p in seen), seen
     assert seen.count(kc.path("/users/count")) == 2 and seen.count(kc.path("/users")) == 1, seen
     assert counted == page["totalResults"] == e1.get("/Users?count=0").json["totalResults"]
