@@ -25,6 +25,7 @@ class InProcess:
     """`send`/`json` like bench.sides.Http, on an app built in this process."""
 
     def __init__(self, settings: Settings, token: str) -> None:
+        self.settings = settings
         self.app = create_app(settings)
         self.client = self.app.test_client()
         self.headers = {"Authorization": f"Bearer {token}",
