@@ -39,6 +39,7 @@ from bench.operations import ETUDE_GROUP, GROUP, Sides, steps
 from bench.populate import modified_of, user_name
 from bench.serve import rss_mb, served
 from bench.sides import Http, admin_api, interleaved, median_ms, scim
+from connector.web import SCIM_PREFIX
 
 
 def constant(token: str) -> Callable[[], str]:
@@ -76,9 +77,19 @@ def ratio(ours: float, theirs: float | None) -> str:
     return f"{ours / theirs:6.2f}" if theirs else "     -"
 
 
+def server_root(scim_root: str) -> str:
+    """The served connector's root (its probes), from its SCIM root."""
+    return scim_root.removesuffix(SCIM_PREFIX)
+
+
 def operations_table(realm: BenchRealm, sides: Sides, inproc: InProcess, size: int,
-                     runs: int) -> None:
-    """Time each operation on the three sides; print medians, ratios and Keycloak calls."""
+                     runs: int, root: str) -> None:
+    """Time each operation on the three sides; print medians, ratios and Keycloak calls.
+
+    The first row is the floor: the same client asking the served connector's `/livez`, which
+    calls no Keycloak, against the Admin API's get of a user. What a request through the
+    connector costs over the Admin API can never be less than that hop.
+    """
     # Counted first: the users it deletes are then never picked by the timed runs.
     counted = Sides(realm, inproc, sides.admin, None, gone=sides.gone)
     calls = {}  # each operation once to warm the caches (group ids), then counted
@@ -92,6 +103,12 @@ def operations_table(realm: BenchRealm, sides: Sides, inproc: InProcess, size: i
           f"étude scope {realm.settings.etude_scope}, {load()}")
     print(f"{'operation':<32}{'connector':>10}{'admin API':>10}{'ratio':>7}"
           f"{'kc SCIM':>9}{'ratio':>7}{'kc calls':>9}")
+    probe = scim(server_root(root), constant(""))
+    someone = sides.id_of(sides.names(1, realm.layout.etude_size(size))[0])
+    floor = interleaved(runs, {"connector": lambda i: probe.send("GET", "/livez"),
+                               "admin": lambda i: sides.admin.send("GET", f"/users/{someone}")})
+    print(f"{'hop only: /livez vs a get':<32}{floor['connector']:>10.1f}{floor['admin']:>10.1f}"
+          f"{'':>7}{'':>9}{'':>7}{0:>9}", flush=True)
     for op, row in table.items():
         ms = interleaved(runs, row)
         print(f"{op:<32}{ms['connector']:>10.1f}{ms.get('admin', float('nan')):>10.1f}"
@@ -232,6 +249,8 @@ def throughput_table(realm: BenchRealm, root: str, pid: int, token: str,
                                 "filter": f'userName eq "{x}"'}).status_code)
     print(f"\n{clients} clients, {lookups} lookups each side, {size:,} users, {load()}; "
           f"server RSS MB {rss_mb(pid)}")
+    sides["hop only"] = (lambda: scim(server_root(root), constant("")),  # /livez: no Keycloak
+                         lambda s, x: s.send("GET", "/livez").status_code)
     rates: dict[str, float] = {}
     for label, (make, send) in sides.items():
         rates[label], errors = throughput(label, send, names, clients, make)
@@ -257,7 +276,7 @@ def run_layout(layout: Layout, url: str, sizes: list[int], runs: int, race: bool
                 filters_table(layout, size, connector, kc_http, inproc, touch(realm, size))
                 if layout is ETUDES:
                     sides = Sides(realm, connector, admin_api(realm.settings), kc_http)
-                    operations_table(realm, sides, inproc, size, runs)
+                    operations_table(realm, sides, inproc, size, runs, root)
                     throughput_table(realm, root, pid, token, kc, size, clients, lookups)
     finally:
         realm.drop()

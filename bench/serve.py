@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from connector.settings import Settings
+from connector.web import SCIM_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,7 @@ def served(settings: Settings, workers: int | None = None) -> Iterator[tuple[str
                 # its share of a process's threads (half of them: 429 for the fifth client)
                 "CONNECTOR_RATELIMIT_PER_SECOND": "100000", "CONNECTOR_RATELIMIT_BURST": "100000",
                 "CONNECTOR_ETUDE_MAX_CONCURRENT": str(settings.threads),
+                "CONNECTOR_THREADS": str(settings.threads),
                 "CONNECTOR_WORKERS": str(workers or os.cpu_count() or 2)})
     proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--host",
                              "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
@@ -56,7 +58,7 @@ def served(settings: Settings, workers: int | None = None) -> Iterator[tuple[str
             if time.monotonic() > deadline:
                 raise RuntimeError("connector serve was not ready in 120 s")
             time.sleep(0.3)
-        yield f"{root}/scim/v2", proc.pid
+        yield f"{root}{SCIM_PREFIX}", proc.pid
     finally:
         proc.terminate()
         try:

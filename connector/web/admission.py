@@ -20,10 +20,9 @@ from connector.observability.metrics import RATE_LIMITED
 from connector.ratelimit import KnownTokens, RateLimits, Slots, rate_limits, share_of_threads
 from connector.scim.errors import Forbidden, PayloadTooLarge, ScimError
 from connector.settings import Settings
+from connector.web import SCIM_PREFIX
 from connector.web.http import error_response
 from connector.web.request_log import principal_labels
-
-SCIM = "/scim/v2"
 
 
 class TooManyRequests(ScimError):
@@ -70,7 +69,7 @@ def setup_admission(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def admit_anonymous() -> None:
-        if not request.path.startswith(SCIM):
+        if not request.path.startswith(SCIM_PREFIX):
             return
         token = _bearer(request.headers.get("Authorization", ""))
         if token is not None and _digest(token) in known:
@@ -86,7 +85,7 @@ def setup_admission(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def count_refusals(response: Response) -> Response:
-        if request.path.startswith(SCIM):
+        if request.path.startswith(SCIM_PREFIX):
             if response.status_code == 401:
                 limits.failed(request.remote_addr or "-")
             elif g.get("principal") is not None:

@@ -21,7 +21,7 @@ from connector.scim.errors import (
     keycloak_unavailable,
 )
 from connector.settings import Settings
-from connector.web import openapi_views
+from connector.web import SCIM_PREFIX, openapi_views
 from connector.web.admission import setup_admission, setup_quotas
 from connector.web.http import error_response
 from connector.web.limits import setup_limits
@@ -31,7 +31,6 @@ from connector.web.request_log import setup_request_log
 from connector.wiring import build_services
 
 log = logging.getLogger("connector")
-PREFIX = "/scim/v2"
 
 
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Flask:
@@ -131,7 +130,8 @@ def setup_auth(app: Flask) -> None:
 
     @app.before_request
     def authenticate() -> None:
-        if not request.path.startswith(PREFIX) or request.path == PREFIX + openapi_views.PATH:
+        path = request.path
+        if not path.startswith(SCIM_PREFIX) or path == SCIM_PREFIX + openapi_views.PATH:
             return
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -153,5 +153,5 @@ def setup_routes(app: Flask) -> None:
 
     for module in (user_views, team_views, discovery_views, bulk_views, search_views,
                    openapi_views):
-        app.register_blueprint(module.blueprint, url_prefix=PREFIX)
+        app.register_blueprint(module.blueprint, url_prefix=SCIM_PREFIX)
     setup_probes(app, app.extensions["gateway"], app.config["SETTINGS"].ready_cache_seconds)

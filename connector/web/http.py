@@ -10,6 +10,7 @@ from flask import Response, current_app, g, request
 from connector.scim.errors import InvalidSyntax, ScimError
 from connector.scim.limits import MAX_JSON_DEPTH, check_json
 from connector.service.context import RequestContext
+from connector.web import SCIM_PREFIX
 
 SCIM_JSON = "application/scim+json"
 
@@ -23,7 +24,7 @@ def prefers_french() -> bool:
 def base_url() -> str:
     """The SCIM root as the client sees it, for meta.location (CONNECTOR_BASE_URL in production)."""
     configured = current_app.config["SETTINGS"].base_url
-    return configured.rstrip("/") if configured else request.url_root.rstrip("/") + "/scim/v2"
+    return configured.rstrip("/") if configured else request.url_root.rstrip("/") + SCIM_PREFIX
 
 
 def request_context() -> RequestContext:

@@ -6,9 +6,9 @@ from flask import Flask, request
 
 from connector.scim.errors import PayloadTooLarge, UnsupportedMediaType
 from connector.settings import Settings
+from connector.web import SCIM_PREFIX
 
 JSON_TYPES = ("application/scim+json", "application/json")
-PREFIX = "/scim/v2"
 
 
 def setup_limits(app: Flask, settings: Settings) -> None:
@@ -16,7 +16,7 @@ def setup_limits(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def bound_request() -> None:
-        if not request.path.startswith(PREFIX):
+        if not request.path.startswith(SCIM_PREFIX):
             return
         bulk = request.path.rstrip("/").endswith("/Bulk")
         limit = settings.bulk_max_payload if bulk else settings.max_body_bytes

@@ -19,9 +19,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.scim.errors import BadRequest
 from connector.settings import Settings
+from connector.web import SCIM_PREFIX
 from connector.web.http import error_response
-
-SCIM = "/scim/v2"
 
 
 def trusted_hosts(base_url: str) -> list[str] | None:
@@ -45,7 +44,7 @@ def setup_proxies(app: Flask, settings: Settings) -> None:
 
         @property
         def trusted_hosts(self) -> list[str] | None:
-            return hosts if self.path.startswith(SCIM) else None
+            return hosts if self.path.startswith(SCIM_PREFIX) else None
 
         @trusted_hosts.setter
         def trusted_hosts(self, value: list[str] | None) -> None:
