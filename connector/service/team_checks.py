@@ -126,8 +126,13 @@ class TeamChecks:
 
     def members_of_etude(self, ids: list[str], etude: str) -> None:
         """Scope: every member added must be a user of the team's étude (else 400, named)."""
-        wrong = [i for i in ids if ((self.users.get(i) or {}).get("attributes") or {}).get(
-            "etude", [None])[0] != etude]
+        self.members_found(ids, [self.users.get(i) for i in ids], etude)
+
+    @staticmethod
+    def members_found(ids: list[str], users: list[dict[str, Any] | None], etude: str) -> None:
+        """Scope, on the users as read (None: no such user): each is of the étude, else 400."""
+        wrong = [i for i, user in zip(ids, users, strict=True)
+                 if ((user or {}).get("attributes") or {}).get("etude", [None])[0] != etude]
         if wrong:
             named = ", ".join(wrong[:MAX_NAMED_IDS]) + (" …" if len(wrong) > MAX_NAMED_IDS
                                                          else "")

@@ -165,7 +165,9 @@ class TeamService:
         who = ctx.who
         with self.locks.hold(f"team:{team_id}"), \
                 audited(action, who=who.label(), etude=who.etude, target=team_id) as line:
-            group = self.load(team_id, who)
+            # The subgroups are read with the team, not after it (its 404 wins if it is gone).
+            group, subs = together(lambda: self.load(team_id, who),
+                                   lambda: self._subgroups(team_id))
             old = self._team_of(group)
             line["etude"] = old.etude
             check_if_match(team_from_keycloak(group, None)["meta"]["version"], if_match)
@@ -176,9 +178,10 @@ class TeamService:
                 with self.locks.hold(f"teams:{new.etude}"):
                     self.checks.check_name(str(self.directory.group_id(new.etude)), new.name,
                                            team_id)
-                    attrs = self._converge(team_id, group, old, new, adds, removes, line)
+                    attrs = self._converge(team_id, group, subs, old, new, adds, removes,
+                                           line)
             else:
-                attrs = self._converge(team_id, group, old, new, adds, removes, line)
+                attrs = self._converge(team_id, group, subs, old, new, adds, removes, line)
             line["changed"] = (changed_attributes(self._summary(old), self._summary(new))
                                + (["members"] if line["added"] or line["removed"] else []))
         # What was just written, without reading it back (members only when shown).
@@ -187,21 +190,26 @@ class TeamService:
                    "attributes": attrs}
         return self.render(written, ctx, with_members)
 
-    def _converge(self, team_id: str, group: dict[str, Any], old: Team, new: Team,
-                  adds: list[str], removes: list[str],
+    def _converge(self, team_id: str, group: dict[str, Any], subs: dict[str, str], old: Team,
+                  new: Team, adds: list[str], removes: list[str],
                   line: dict[str, Any]) -> dict[str, list[str]]:
         """Change Keycloak so that no intermediate state grants more than before or after.
 
-        Returns the team's attributes as written.
+        What it reads comes first and at once: the users to add (all of the étude, or 400
+        before anything changes) and the roles on the subgroups the team keeps (only team
+        writes change them, and this one holds the team's lock). Returns the attributes written.
         """
-        self.checks.members_of_etude(adds, new.etude)
-        subs = {str(c["name"]): str(c["id"]) for c in self.store.children(team_id, 0, 100)
-                if c["name"] in self.mappings.platforms}
+        kept = [(p, g) for p, g in subs.items() if p in new.platforms]
+        read = together(*[lambda i=i: self.users.get(i) for i in adds],
+                        *[lambda p=p, g=g: self.store.mapped_roles(g, self._client(p))
+                          for p, g in kept])
+        self.checks.members_found(adds, read[:len(adds)], new.etude)
+        mapped = dict(zip([p for p, _ in kept], read[len(adds):], strict=True))
         line["removed"] = self._remove_members(team_id, removes, subs)
         created = ((group.get("attributes") or {}).get("scimCreated") or [now_stamp()])[0]
         attrs = team_attributes(new.external_id, new.permissions, new.platforms, created,
                                 now_stamp())
-        subs = self._sync_platforms(team_id, subs, new, old)
+        subs = self._sync_platforms(team_id, subs, new, old, mapped)
         try:
             self.store.update(team_id, new.name, attrs)
         except KeycloakHTTPError as exc:
@@ -214,8 +222,12 @@ class TeamService:
         return attrs
 
     def _sync_platforms(self, team_id: str, subs: dict[str, str], new: Team,
-                        old: Team | None = None) -> dict[str, str]:
-        """Keep one subgroup per platform mapped to exactly the delegated roles (R12)."""
+                        old: Team | None = None,
+                        known: dict[str, set[str]] | None = None) -> dict[str, str]:
+        """Keep one subgroup per platform mapped to exactly the delegated roles (R12).
+
+        `known`: the roles already read on the subgroups kept, by platform (else read here).
+        """
         wanted = set(new.permissions)
         subs = dict(subs)
         for platform, sub_id in list(subs.items()):  # less access first
@@ -223,8 +235,9 @@ class TeamService:
                 self.store.delete(sub_id)
                 del subs[platform]
         kept = list(subs.items())
-        mapped = together(*[lambda p=p, g=g: self.store.mapped_roles(g, self._client(p))
-                            for p, g in kept])
+        mapped = ([known[p] for p, _ in kept] if known is not None else
+                  together(*[lambda p=p, g=g: self.store.mapped_roles(g, self._client(p))
+                             for p, g in kept]))
         for (platform, sub_id), roles in zip(kept, mapped, strict=True):
             self.store.unmap_roles(sub_id, self._client(platform), roles - wanted)
         for (platform, sub_id), roles in zip(kept, mapped, strict=True):
@@ -287,6 +300,11 @@ class TeamService:
             self.store.delete(team_id)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _subgroups(self, team_id: str) -> dict[str, str]:
+        """The team's delegation subgroups: platform -> group id."""
+        return {str(c["name"]): str(c["id"]) for c in self.store.children(team_id, 0, 100)
+                if c["name"] in self.mappings.platforms}
+
     def _client(self, platform: str) -> str:
         return self.store.clients.uuid(self.mappings.platforms[platform].client_id)
 

@@ -12,6 +12,7 @@ from connector.keycloak.teams import (
 )
 from connector.scim.errors import InvalidValue
 from connector.scim.filter import parse_filter
+from connector.service.team_checks import TeamChecks
 from connector.service.team_plan import (
     member_ids,
     mentions_members,
@@ -130,3 +131,13 @@ def test_only_granted_enabled_members_get_a_platform_delegation():
     pending = {"enabled": True, "attributes": {"accessStatus": ["pending"],
                                                "platforms": ["mars"]}}
     assert eligible_platforms(pending, ["mars"]) == []
+
+
+def test_members_found_names_every_user_missing_or_of_another_etude():
+    """A team takes only its étude's users: absent and foreign ones are named in one 400."""
+    mine = {"attributes": {"etude": ["E1"]}}
+    TeamChecks.members_found(["a"], [mine], "E1")  # nothing to say
+    with pytest.raises(InvalidValue) as refused:
+        TeamChecks.members_found(["a", "b", "c"],
+                                 [mine, None, {"attributes": {"etude": ["E2"]}}], "E1")
+    assert "b, c" in refused.value.detail and "a," not in refused.value.detail
