@@ -29,10 +29,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 
 from bench import keycloak_scim
+from bench.cpu import Meter, listener
 from bench.fill import ETUDES, LAYOUTS, MEASURED, BenchRealm, Layout
 from bench.inprocess import InProcess
 from bench.operations import ETUDE_GROUP, GROUP, Sides, steps
@@ -249,12 +251,19 @@ def throughput_table(realm: BenchRealm, root: str, pid: int, token: str,
                                 "filter": f'userName eq "{x}"'}).status_code)
     print(f"\n{clients} clients, {lookups} lookups each side, {size:,} users, {load()}; "
           f"server RSS MB {rss_mb(pid)}")
+    kc_port = urlsplit(settings.keycloak_url).port
+    meters = {"connector": Meter(pid, listener(kc_port) if kc_port else None)}
+    meters["admin API"] = meters["hop only"] = meters["connector"]
+    print(meters["connector"].at_rest(), flush=True)
     sides["hop only"] = (lambda: scim(server_root(root), constant("")),  # /livez: no Keycloak
                          lambda s, x: s.send("GET", "/livez").status_code)
     rates: dict[str, float] = {}
     for label, (make, send) in sides.items():
+        meter = meters.get(label, Meter(None, listener(keycloak_scim.PORT)))
+        before = meter.read()
         rates[label], errors = throughput(label, send, names, clients, make)
-        print(f"{label:<12}{rates[label]:>8.0f} req/s  errors {errors}", flush=True)
+        print(f"{label:<12}{rates[label]:>8.0f} req/s  errors {errors}  "
+              f"{meter.per_request(before, len(names))}", flush=True)
     print(f"connector / admin API: {rates['connector'] / rates['admin API']:.2f}; "
           f"server RSS MB {rss_mb(pid)}")
 
