@@ -274,6 +274,7 @@ def run_layout(layout: Layout, url: str, sizes: list[int], runs: int, race: bool
     try:
         kc = keycloak_scim.enable(realm.admin, realm.settings.realm) if race else None
         token = ""
+        gone: set[str] = set()  # users a size's deletes removed: the next size never picks them
         for size in sizes:
             seconds = realm.grow(size)
             print(f"  {size:,} users ready (import {seconds:.0f} s)", file=sys.stderr)
@@ -284,7 +285,8 @@ def run_layout(layout: Layout, url: str, sizes: list[int], runs: int, race: bool
                 kc_http = scim(kc.base, kc.token) if kc else None
                 filters_table(layout, size, connector, kc_http, inproc, touch(realm, size))
                 if layout is ETUDES:
-                    sides = Sides(realm, connector, admin_api(realm.settings), kc_http)
+                    sides = Sides(realm, connector, admin_api(realm.settings), kc_http,
+                                  gone=gone)
                     operations_table(realm, sides, inproc, size, runs, root)
                     throughput_table(realm, root, pid, token, kc, size, clients, lookups)
     finally:
