@@ -73,6 +73,28 @@ def test_two_etudes_may_use_one_externalid_each_sees_its_own(own, etude, e1):
     assert found(e1, shared) == [theirs.json["id"]]
 
 
+def test_users_of_one_etude_may_share_an_externalid_and_are_all_found(own, etude, kc):
+    """externalId need not be unique (RFC 7643 §3.1): Keycloak keeps one link per user and
+    provider, not per value, so a second user, created or changed to it, is linked and found."""
+    shared = unique("Twin-")
+    ids = []
+    for _ in range(2):
+        r = own.post("/Users", json=granted_user(unique("lk"), etude=etude) | {
+            "externalId": shared})
+        assert r.status_code == 201, r.json
+        ids.append(r.json["id"])
+    third = own.post("/Users", json=granted_user(unique("lk"), etude=etude) | {
+        "externalId": unique("Other-")})
+    r = own.patch(f"/Users/{third.json['id']}", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "externalId", "value": shared}]})
+    assert r.status_code == 200, r.json
+    ids.append(third.json["id"])
+    assert sorted(found(own, shared)) == sorted(ids)
+    key = etude.encode().hex()
+    assert all(links(kc, uid) == [(LINK_PROVIDER, f"{key}/{shared}")] for uid in ids)
+
+
 def test_a_user_without_his_link_is_linked_again_by_reconcile(app, own, etude, kc):
     """A user written before links existed is not found by his étude's `externalId eq` (the
     link is the index) until `connector reconcile --apply` links him."""
