@@ -403,3 +403,17 @@ def test_patch_replace_members_and_remove_all(e1):
     assert member_ids(e1, tid) == {b, c}
     patch(e1, f"/Groups/{tid}", {"op": "remove", "path": "members"})
     assert member_ids(e1, tid) == set()
+
+
+def test_a_patch_refused_for_a_foreign_member_removes_nobody_either(e1, e2, kc):
+    """The users a team write adds are all checked before its removals run: a 400 changes
+    nothing, even when the same PATCH also removes a member."""
+    mine, theirs = user(e1), user(e2)
+    tid = e1.post("/Groups", json=team(members=[mine])).json["id"]
+    r = e1.patch(f"/Groups/{tid}", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+            {"op": "remove", "path": f'members[value eq "{mine}"]'},
+            {"op": "add", "path": "members", "value": [{"value": theirs}]}]})
+    assert r.status_code == 400 and theirs in r.json["detail"]
+    assert member_ids(e1, tid) == {mine}
+    assert any(p.startswith("/etudes/E1/") for p in kc_groups(kc, mine))
