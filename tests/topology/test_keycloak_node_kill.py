@@ -52,7 +52,10 @@ def over_grants(kc: Gateway, etude: str) -> list[str]:
         allowed = {f"/{p}/{one.get('profile')}" for p in attrs.get("platforms") or []}
         name = user["username"]
         if one.get("scimActive") == "false":
-            if user["enabled"] or groups or one.get("accessStatus") == "granted":
+            # A departure disables first (keycloak/user_plan.py): a disabled account cannot
+            # sign in whatever its groups (tests/integration/access.py says the same), so groups
+            # an outage left behind are for reconcile to remove, which this test checks below.
+            if user["enabled"] or one.get("accessStatus") == "granted":
                 problems.append(f"{name}: departed but enabled={user['enabled']} "
                                 f"groups={sorted(groups)} status={one.get('accessStatus')}")
         elif not groups <= allowed:
