@@ -47,6 +47,9 @@ class Settings:
     # last) and how long a writer waits for a busy resource before answering 503.
     lock_lease_seconds: int = 60
     lock_wait_seconds: int = 15
+    # A user's lock is a `link` to the lock provider; `both` also takes the lock group that
+    # versions before 0.x took, for a rolling upgrade beside them (keycloak/locks.py).
+    user_locks: str = "link"
     expire_lock_ttl: int = 7200
     max_candidates: int = 10000
     # Where an étude's list and count come from: its group's `members` (indexed on H2, the dev
@@ -118,6 +121,18 @@ def scope_problem(settings: Settings) -> str | None:
     return (f"CONNECTOR_ETUDE_SCOPE is {settings.etude_scope!r}: say 'members' (the étude "
             "group's members, for H2) or 'attribute' (q=scimEtude, for PostgreSQL with the "
             "expression index).")
+
+
+USER_LOCKS = ("link", "both")
+
+
+def user_locks_problem(settings: Settings) -> str | None:
+    """Say why CONNECTOR_USER_LOCKS is not one the connector knows, or None."""
+    if settings.user_locks in USER_LOCKS:
+        return None
+    return (f"CONNECTOR_USER_LOCKS is {settings.user_locks!r}: say 'link' (a user's write lock "
+            "is his link to the lock provider) or 'both' (the link and the lock group, while "
+            "replicas of a version that locked users by group still serve).")
 
 
 def lease_problem(settings: Settings) -> str | None:

@@ -17,7 +17,7 @@ from connector.service.delegation import Delegation
 from connector.service.lifecycle import Lifecycle
 from connector.service.teams import TeamService
 from connector.service.users import UserService
-from connector.settings import Settings, lease_problem, scope_problem
+from connector.settings import Settings, lease_problem, scope_problem, user_locks_problem
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def build_services(settings: Settings, gateway: Gateway | None = None,
     A server releases its write locks in the background (`release_later`, see locks.py); a
     command releases each before going on.
     """
-    problem = lease_problem(settings) or scope_problem(settings)
+    problem = (lease_problem(settings) or scope_problem(settings)
+               or user_locks_problem(settings))
     if problem:
         raise ValueError(problem)
     mappings = get_mappings(settings.mappings_dir or None)
@@ -55,7 +56,8 @@ def build_services(settings: Settings, gateway: Gateway | None = None,
     users_store, teams_store = UserStore(gw, clients), TeamStore(gw, clients)
     locks = Locks(gw, lease_seconds=settings.lock_lease_seconds,
                   wait_seconds=settings.lock_wait_seconds,
-                  call_seconds=settings.keycloak_timeout, release_later=release_later)
+                  call_seconds=settings.keycloak_timeout, release_later=release_later,
+                  user_groups_too=settings.user_locks == "both")
     directory = EtudeDirectory(gw, settings.token_cache_seconds, locks)
     delegation = Delegation(teams_store, list(mappings.platforms))
     users = UserService(users_store, directory, mappings, locks, delegation,

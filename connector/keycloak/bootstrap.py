@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
-from connector.keycloak.layout import ETUDES_ROOT, INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT
+from connector.keycloak.layout import ETUDES_ROOT, INDEX_ROOT, JOBS_ROOT, LOCK_PROVIDER, LOCKS_ROOT
 from connector.keycloak.portal_client import plan_portal_client
 from connector.keycloak.user_query import LINK_PROVIDER
 from connector.mappings import Mappings
@@ -101,7 +101,8 @@ class Planner:
         # keep the connector's own state. None of these grants anything.
         for root in (INDEX_ROOT, JOBS_ROOT, LOCKS_ROOT):
             self._group_path(f"/{root}", None)
-        self._link_provider()
+        self._link_provider(LINK_PROVIDER, "SCIM externalId (index, no sign-in)")
+        self._link_provider(LOCK_PROVIDER, "Connector write locks (no sign-in)")
         self._service_account()
         plan_portal_client(self)
         return self.actions
@@ -137,10 +138,10 @@ class Planner:
 
             self.add("change", "user profile: unmanagedAttributePolicy=ADMIN_EDIT", change)
 
-    def _link_provider(self) -> None:
-        """The identity provider whose links index externalId (keycloak/user_query.py):
-        disabled and hidden, so that nobody ever signs in through it."""
-        path = self.gw.path("/identity-provider/instances/{a}", a=LINK_PROVIDER)
+    def _link_provider(self, alias: str, label: str) -> None:
+        """An identity provider that only holds links: externalId's index (user_query.py) or
+        users' write locks (locks.py); disabled and hidden, so that nobody ever signs in."""
+        path = self.gw.path("/identity-provider/instances/{a}", a=alias)
         try:
             current = self.read(path)
         except KeycloakHTTPError as exc:
@@ -149,13 +150,13 @@ class Planner:
             current = None
         desired = {"enabled": False, "hideOnLogin": True, "linkOnly": True}
         if current is None:
-            body = {"alias": LINK_PROVIDER, "displayName": "SCIM externalId (index, no sign-in)",
+            body = {"alias": alias, "displayName": label,
                     "providerId": "oidc", **desired,
                     "config": {"authorizationUrl": "https://sign-in.invalid/auth",
                                "tokenUrl": "https://sign-in.invalid/token",
                                "clientId": "none", "clientAuthMethod": "client_secret_post",
                                "clientSecret": secrets.token_urlsafe(24), "syncMode": "IMPORT"}}
-            self.add("create", f"identity provider {LINK_PROVIDER} (disabled: externalId index)",
+            self.add("create", f"identity provider {alias} ({label})",
                      lambda: self.gw.request("POST", self.gw.path("/identity-provider/instances"),
                                              body=body))
             return
@@ -165,7 +166,7 @@ class Planner:
                 fresh = self.gw.get(path)
                 self.gw.request("PUT", path, body={**fresh, **desired})
 
-            self.add("change", f"identity provider {LINK_PROVIDER}: {', '.join(changed)}",
+            self.add("change", f"identity provider {alias}: {', '.join(changed)}",
                      change)
 
     # -- clients and roles ---------------------------------------------------------------------

@@ -4,7 +4,8 @@
 - `/etudes/<code>`: an étude (R11), and `/etudes/<code>/<team>` its teams (SCIM Groups);
 - `/etudes/<code>/<team>/<platform>`: the client roles a team delegates on a platform (R12);
 - `/access-ends-on/<YYYY-MM-DD>`: the users whose access ends that day (R9 day index);
-- `/connector-jobs` and `/connector-locks`: the connector's own bookkeeping (grant nothing).
+- `/connector-jobs` and `/connector-locks`: the connector's own bookkeeping (grant nothing);
+- links to the identity provider `connector-write-lock`: users' write locks (no sign-in).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ ETUDES_ROOT = "etudes"
 INDEX_ROOT = "access-ends-on"
 JOBS_ROOT = "connector-jobs"
 LOCKS_ROOT = "connector-locks"
+LOCK_PROVIDER = "connector-write-lock"
 
 
 def split(path: str) -> list[str]:

@@ -4,21 +4,35 @@ Keycloak has no compare-and-set on users or groups, and a PUT replaces a represe
 so two read-change-write cycles on one resource lose one of the writes. Every write therefore
 runs under a lock named after its resource (`user:<id>`, `team:<id>`, `etude:<code>`).
 
-A lock is a child group of `/connector-locks` named after the key: Keycloak's database refuses
-two sibling groups of one name (a unique constraint, shared by every node of a cluster), so
-creating it is an atomic test-and-set, and deleting it releases it. The group carries its owner
-and the moment its lease ends; a lock whose lease has ended belongs to a writer that died
-(process killed, Keycloak gone mid-request) and is taken over by deleting that very group by id.
-The lease is longer than any request may last (gunicorn's timeout), and a holder checks it before
-each step, so a writer that outlives its lease stops instead of racing its successor.
+A lock (but a user's, below) is a child group of `/connector-locks` named after the key:
+Keycloak's database refuses two sibling groups of one name (a unique constraint, shared by every
+node of a cluster), so creating it is an atomic test-and-set, and deleting it releases it. The
+group carries its owner and the moment its lease ends; a lock whose lease has ended belongs to a
+writer that died (process killed, Keycloak gone mid-request) and is taken over by deleting that
+very group by id. The lease is longer than any request may last (gunicorn's timeout), and a
+holder checks it before each step, so a writer that outlives its lease stops instead of racing
+its successor.
+
+A user's lock (`user:<id>`, the most frequent by far) is a link of that very user to the
+identity provider `connector-write-lock` (disabled, made by bootstrap) instead: Keycloak keeps one
+link per user and provider (a primary key, shared by every node), so its POST is an atomic
+test-and-set too (`409` while held), and its DELETE releases it. Deleting a group empties
+Keycloak's user cache for the whole realm on every node (`UserCacheSession.preRemove`), where a
+link touches only its user's entry: every user write and every read after it stay on the cache.
+The link's id names its holder and its user name the moment its lease ends. A link is deleted by
+user, not by id, so a dead holder's link is taken over under a group lock of its own (rare: only
+after a crash), once its lease has ended by more than `SKEW`, and a holder releases only while
+its own lease runs: the two never meet while the replicas' clocks agree within `SKEW`.
+Beside replicas of 0.2.0 or earlier, which lock users by group, `user_groups_too` (setting
+`CONNECTOR_USER_LOCKS=both`) takes the group, then the link: it excludes both kinds of writer.
 
 Inside one process a plain mutex per key comes first, so threads of one replica queue without
 asking Keycloak, and a thread that already holds a key may take it again (a team write that
 touches a member takes the member's lock).
 
 A server releases in the background (`release_later`): once a write's last step is done, the
-lock group is deleted while the answer is rendered and sent, instead of before. The key stays
-held until that delete has landed (the mutex passes to the releasing thread), so no writer of
+lock is released while the answer is rendered and sent, instead of before. The key stays
+held until that release has landed (the mutex passes to the releasing thread), so no writer of
 this process or another ever sees the resource between the last write and the release; only the
 client stops waiting for the release. `settle()` waits for the releases under way (tests that
 count calls, and the end of a process).
@@ -27,6 +41,7 @@ count calls, and the end of a process).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -39,12 +54,17 @@ from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from connector.keycloak.gateway import Gateway, KeycloakHTTPError
-from connector.keycloak.layout import LOCKS_ROOT
+from connector.keycloak.layout import LOCK_PROVIDER, LOCKS_ROOT
+
+log = logging.getLogger("connector.locks")
 
 STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_KEY = 200
+USER_KEY = "user:"
+SKEW = timedelta(seconds=5)  # how far the replicas' clocks may disagree
 
 
 class LockBusy(Exception):
@@ -70,18 +90,31 @@ def _parse(value: str | None) -> datetime | None:
         return None
 
 
+@dataclass(frozen=True)
+class Held:
+    """What releases one key: its lock group (by id), its user's lock link, or nothing (the
+    user does not exist: no writer can change him, and ids are never reused)."""
+
+    group: str | None = None
+    user: str | None = None
+
+
 @dataclass
 class Lease:
     """What one holder knows of its locks: when the earliest lease ends."""
 
     ends: float  # time.monotonic() deadline
-    groups: dict[str, str] = field(default_factory=dict)  # key -> lock group id
+    held: dict[str, Held] = field(default_factory=dict)
     margin: float = 0.0  # the longest one Keycloak call may take
 
     def check(self) -> None:
         """Raise LeaseExpired unless one more call can end before the lease does."""
-        if time.monotonic() + self.margin >= self.ends:
+        if not self.running():
             raise LeaseExpired("the write took longer than its lock's lease")
+
+    def running(self) -> bool:
+        """True while one more call can end before the lease does."""
+        return time.monotonic() + self.margin < self.ends
 
 
 class _Local(threading.local):
@@ -96,8 +129,9 @@ class Locks:
 
     def __init__(self, gw: Gateway, lease_seconds: float = 60.0,
                  wait_seconds: float = 15.0, call_seconds: float = 0.0,
-                 release_later: bool = False) -> None:
+                 release_later: bool = False, user_groups_too: bool = False) -> None:
         self.gw = gw
+        self.user_groups_too = user_groups_too
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
         self.call_seconds = call_seconds
@@ -133,7 +167,7 @@ class Locks:
                     yield lease
                 finally:
                     del self._local.held[key]
-                    handed_over = self._let_go(key, lease.groups[key], mutex)
+                    handed_over = self._let_go(key, lease, mutex)
             finally:
                 if not handed_over:
                     mutex.release()
@@ -150,24 +184,24 @@ class Locks:
                 return
             wait_for(under_way)
 
-    def _let_go(self, key: str, group_id: str, mutex: threading.Lock) -> bool:
+    def _let_go(self, key: str, lease: Lease, mutex: threading.Lock) -> bool:
         """Release now, or hand the key to the releasing thread (True) when releasing later."""
         if self._releaser is None:
-            self._release(group_id)
+            self._release(lease.held[key], lease)
             return False
         try:
-            done = self._releaser.submit(self._release_then_free, key, group_id, mutex)
+            done = self._releaser.submit(self._release_then_free, key, lease, mutex)
         except RuntimeError:  # the process is shutting down: release here and now
-            self._release(group_id)
+            self._release(lease.held[key], lease)
             return False
         with self._table:
             self._releasing.add(done)
         done.add_done_callback(self._discard)
         return True
 
-    def _release_then_free(self, key: str, group_id: str, mutex: threading.Lock) -> None:
+    def _release_then_free(self, key: str, lease: Lease, mutex: threading.Lock) -> None:
         try:
-            self._release(group_id)
+            self._release(lease.held[key], lease)
         finally:
             mutex.release()
             self._forget(key)
@@ -206,6 +240,22 @@ class Locks:
         return self._root
 
     def _acquire(self, key: str, deadline: float) -> Lease:
+        if not key.startswith(USER_KEY):
+            return self._acquire_group(key, deadline)
+        if not self.user_groups_too:
+            return self._acquire_link(key, deadline)
+        # Beside replicas that lock users by group (a rolling upgrade): the group, then the link.
+        group = self._acquire_group(key, deadline)
+        try:
+            link = self._acquire_link(key, deadline)
+        except BaseException:
+            self._release(group.held[key], group)
+            raise
+        return Lease(min(group.ends, link.ends),
+                     {key: Held(group=group.held[key].group, user=link.held[key].user)},
+                     self.call_seconds)
+
+    def _acquire_group(self, key: str, deadline: float) -> Lease:
         pause, conflicts = 0.005, 0
         while True:
             started = time.monotonic()
@@ -218,17 +268,70 @@ class Locks:
             if resp.status_code == 201:
                 group_id = str(resp.headers.get("Location", "")).rstrip("/").rsplit("/", 1)[-1]
                 # The lease counts from before the POST: the holder never outlives it.
-                return Lease(started + self.lease_seconds, {key: group_id}, self.call_seconds)
+                return Lease(started + self.lease_seconds, {key: Held(group=group_id)},
+                             self.call_seconds)
             if resp.status_code == 404:  # the root was removed by hand: make it again
                 self._root = None
                 continue
             conflicts += 1
             if conflicts > 1:  # a first conflict is most often a release about to land
                 self._take_over_if_stale(key)
-            if time.monotonic() + pause > deadline:
-                raise LockBusy(key, self.wait_seconds)
-            time.sleep(pause * (0.5 + random.random()))
-            pause = min(pause * 2, 0.25)
+            pause = _pause(key, pause, deadline, self.wait_seconds)
+
+    def _acquire_link(self, key: str, deadline: float) -> Lease:
+        """Link the user to LOCK_PROVIDER, the link's id naming this holder."""
+        user_id = key[len(USER_KEY):]
+        path = self.gw.path("/users/{u}/federated-identity/{p}", u=user_id, p=LOCK_PROVIDER)
+        token = f"{self.owner}:{uuid.uuid4().hex[:8]}"
+        pause, conflicts = 0.005, 0
+        while True:
+            started = time.monotonic()
+            ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+            resp = self.gw.send("POST", path, body={"userId": token, "userName": _stamp(ends)},
+                                ok=(204, 404, 409))
+            if resp.status_code != 409:  # 404: no such user, nothing to hold
+                return Lease(started + self.lease_seconds,
+                             {key: Held(user=user_id if resp.status_code == 204 else None)},
+                             self.call_seconds)
+            conflicts += 1
+            # A first conflict is most often a release about to land.
+            seen = conflicts < 2 or self._take_over_link(user_id)
+            try:
+                pause = _pause(key, pause, deadline, self.wait_seconds)
+            except LockBusy:
+                if not seen:  # a link Keycloak refuses twice yet never shows
+                    log.warning("a user's lock link is not shown: is the identity provider "
+                                "%s missing? Run `connector bootstrap`", LOCK_PROVIDER)
+                raise
+
+    def _lock_link(self, user_id: str) -> dict[str, Any] | None:
+        """The user's lock link as Keycloak shows it: {} when none shows (none, or no provider
+        to show it), None when the user is gone (the next POST finds nothing to hold)."""
+        try:
+            links = self.gw.get(self.gw.path("/users/{u}/federated-identity", u=user_id))
+        except KeycloakHTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return next((f for f in links if f.get("identityProvider") == LOCK_PROVIDER), {})
+
+    def _take_over_link(self, user_id: str) -> bool:
+        """Delete the user's lock link if its lease ended (its holder died); False when
+        Keycloak showed no link of a user it has."""
+        link = self._lock_link(user_id)
+        if not link:
+            return link is None
+        ends = _parse(link.get("userName"))
+        if ends is not None and ends + SKEW >= datetime.now(UTC):
+            return True
+        # Deleted by user, not by id: only under this lock, and only if still the same link.
+        with self.hold(f"takeover:{user_id}"):
+            again = self._lock_link(user_id)
+            if again and again.get("userId") == link.get("userId"):
+                self.gw.request("DELETE", self.gw.path(
+                    "/users/{u}/federated-identity/{p}", u=user_id, p=LOCK_PROVIDER),
+                    ok=(204, 404))
+        return True
 
     def _take_over_if_stale(self, key: str) -> None:
         """Delete a lock whose lease has ended (its holder died); by id, so only once."""
@@ -240,7 +343,22 @@ class Locks:
             self.gw.request("DELETE", self.gw.path("/groups/{g}", g=str(found["id"])),
                             ok=(204, 404))
 
-    def _release(self, group_id: str) -> None:
-        """Delete the lock group; if Keycloak is gone, the lease frees it later."""
+    def _release(self, held: Held, lease: Lease) -> None:
+        """Delete the lock group, or the lock link while its lease runs (after, a successor
+        may hold it); if Keycloak is gone, the lease frees it later."""
         with contextlib.suppress(Exception):  # an unreleased lock only delays the next writer
-            self.gw.request("DELETE", self.gw.path("/groups/{g}", g=group_id), ok=(204, 404))
+            if held.user is not None and lease.running():
+                self.gw.request("DELETE", self.gw.path(
+                    "/users/{u}/federated-identity/{p}", u=held.user, p=LOCK_PROVIDER),
+                    ok=(204, 404))
+            if held.group is not None:
+                self.gw.request("DELETE", self.gw.path("/groups/{g}", g=held.group),
+                                ok=(204, 404))
+
+
+def _pause(key: str, pause: float, deadline: float, wait_seconds: float) -> float:
+    """Sleep a jittered pause before the next attempt, or give up at the deadline."""
+    if time.monotonic() + pause > deadline:
+        raise LockBusy(key, wait_seconds)
+    time.sleep(pause * (0.5 + random.random()))
+    return min(pause * 2, 0.25)

@@ -8,8 +8,7 @@ from typing import Any
 
 import requests
 
-from connector.keycloak.gateway import Gateway, KeycloakUnavailable, connect
-from connector.keycloak.layout import LOCKS_ROOT
+from connector.keycloak.gateway import KeycloakUnavailable, connect
 from connector.keycloak.locks import Locks
 from connector.scim.errors import Unavailable
 from connector.service.context import RequestContext
@@ -17,6 +16,7 @@ from connector.web.app import create_app
 from connector.wiring import build_services
 from tests.integration.conftest import granted_user
 from tests.integration.cut_gateway import CutGateway
+from tests.integration.held_locks import drop_locks
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 DEPART = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]}
@@ -77,14 +77,5 @@ def _cut(world: dict[str, Any], lang: str) -> str:
             continue
         finally:
             gw.budget = None
-            _drop_locks(world["gw"])
+            drop_locks(world["gw"])
     raise AssertionError("no cut point interrupted the write")
-
-
-def _drop_locks(gw: Gateway) -> None:
-    """A cut writer's lock stays until its lease ends: clear it rather than wait."""
-    root = gw.group_by_path(LOCKS_ROOT)
-    if root is None:
-        return
-    for lock in gw.get(gw.path("/groups/{g}/children", g=root["id"]), first=0, max=100):
-        gw.request("DELETE", gw.path("/groups/{g}", g=lock["id"]), ok=(204, 404))

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from connector.keycloak.gateway import KeycloakUnavailable, connect
-from connector.keycloak.layout import LOCKS_ROOT
 from connector.scim.errors import Unavailable
 from connector.service.context import RequestContext
 from connector.wiring import build_services
 from tests.integration.access import access_problems, over_grants
 from tests.integration.conftest import PATCH, E, granted_user, unique
 from tests.integration.cut_gateway import CutGateway
+from tests.integration.held_locks import drop_locks
 
 G = "urn:ietf:params:scim:schemas:core:2.0:Group"
 EG = "urn:iqera:params:scim:schemas:extension:etude:2.0:Group"
@@ -38,13 +38,6 @@ def cut(settings: Any, admin_gw: Any, tokens: Any) -> Any:
 
 def ops(*operations: dict[str, Any]) -> dict[str, Any]:
     return {"schemas": [PATCH], "Operations": list(operations)}
-
-
-def drop_locks(kc: Any) -> None:
-    """A cut writer's locks stay until their lease ends: the test clears them, not waiting."""
-    root = kc.group_by_path(LOCKS_ROOT)
-    for lock in kc.get(kc.path("/groups/{g}/children", g=root["id"]), first=0, max=100):
-        kc.request("DELETE", kc.path("/groups/{g}", g=lock["id"]), ok=(204, 404))
 
 
 def last_audit(caplog: Any) -> dict[str, Any]:

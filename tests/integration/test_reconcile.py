@@ -186,20 +186,14 @@ def test_reconcile_takes_over_a_lock_left_by_a_request_that_died(settings, admin
     """A write killed mid-request leaves its user's lock until its lease ends; the job waits."""
     from datetime import UTC, datetime, timedelta
 
-    from connector.keycloak.layout import LOCKS_ROOT
-    from connector.keycloak.locks import STAMP
+    from tests.integration.held_locks import plant_user_lock, user_lock
 
     user = create(admin, "E1")
-    root = kc.group_by_path(LOCKS_ROOT)
-    if root is None:
-        kc.request("POST", kc.path("/groups"), body={"name": LOCKS_ROOT}, ok=(201, 409))
-        root = kc.group_by_path(LOCKS_ROOT)
-    ends = datetime.now(UTC) + timedelta(seconds=4)
-    kc.request("POST", kc.path("/groups/{g}/children", g=root["id"]), body={
-        "name": f"user:{user['id']}",
-        "attributes": {"owner": ["a-replica-that-died:0"], "leaseEnds": [ends.strftime(STAMP)]}})
+    # Its lease ended a second ago; the job may take it over SKEW (5 s) later.
+    plant_user_lock(kc, user["id"], datetime.now(UTC) - timedelta(seconds=1))
     result = CliRunner().invoke(cli, ["reconcile", "--etude", "E1"], env={
         "CONNECTOR_REALM": settings.realm, "CONNECTOR_LOCK_LEASE_SECONDS": "12",
         "CONNECTOR_LOCK_WAIT_SECONDS": "1"})
     assert "being written by another request" not in result.output, result.output
     assert result.exit_code in (0, 3), result.output
+    assert user_lock(kc, user["id"]) is None  # taken over, then released

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import cli
-from connector.settings import Settings, lease_problem, scope_problem
+from connector.settings import Settings, lease_problem, scope_problem, user_locks_problem
 from connector.wiring import build_services
 
 
@@ -43,3 +43,13 @@ def test_an_unknown_etude_scope_stops_the_services() -> None:
     assert problem is not None and "CONNECTOR_ETUDE_SCOPE is 'attributes'" in problem
     with pytest.raises(ValueError, match="CONNECTOR_ETUDE_SCOPE"):
         build_services(Settings(etude_scope="group"))
+
+
+def test_an_unknown_user_lock_kind_stops_the_services() -> None:
+    assert user_locks_problem(Settings()) is None  # link, the default
+    assert user_locks_problem(Settings(user_locks="both")) is None
+    problem = user_locks_problem(Settings(user_locks="group"))
+    assert problem is not None and "CONNECTOR_USER_LOCKS is 'group'" in problem
+    with pytest.raises(ValueError, match="CONNECTOR_USER_LOCKS"):
+        build_services(Settings(user_locks="links"))
+    assert build_services(Settings(user_locks="both")).locks.user_groups_too
