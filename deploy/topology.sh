@@ -228,12 +228,18 @@ CONNECTOR_ADMIN_PASSWORD=$(secret admin-password)
 EOF
 }
 
+# What bootstrap writes comes from the connector's code and mappings/: bootstrap again (it
+# applies only what differs) whenever they changed since the realm was last bootstrapped.
 bootstrap_realm() {
-  [ -f "$DIR/.bootstrapped-$REALM" ] && return 0
+  local print
+  print=$(find "$ROOT/connector" "$ROOT/mappings" -type f \( -name '*.py' -o -name '*.yaml' \) \
+    | sort | xargs cat | sha256sum | cut -c1-16)
+  [ -f "$DIR/.bootstrapped-$REALM-$print" ] && return 0
   log "bootstrapping realm $REALM through nginx"
   (set -a; . "$DIR/connector.env"; . "$DIR/admin.env"; set +a; "$BIN/connector" bootstrap) \
     > "$DIR/bootstrap.log" 2>&1 || { cat "$DIR/bootstrap.log" >&2; exit 1; }
-  touch "$DIR/.bootstrapped-$REALM"
+  rm -f "$DIR/.bootstrapped-$REALM"*
+  touch "$DIR/.bootstrapped-$REALM-$print"
 }
 
 cn_ready() { http_ok "http://127.0.0.1:${CN_PORTS[$1-1]}/readyz"; }
