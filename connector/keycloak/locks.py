@@ -52,7 +52,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,6 +115,10 @@ class Lease:
     def running(self) -> bool:
         """True while one more call can end before the lease does."""
         return time.monotonic() + self.margin < self.ends
+
+    def user_deleted(self, key: str) -> None:
+        """The user of `key` was deleted: his lock link went with him, nothing to release."""
+        self.held[key] = replace(self.held[key], user=None)
 
 
 class _Local(threading.local):

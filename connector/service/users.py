@@ -283,7 +283,7 @@ class UserService:
         """DELETE /Users/{id} (RFC 7644 §3.6): remove him and his sessions (R8)."""
         check_id(user_id, not_found)
         who = ctx.who
-        with self.locks.hold(f"user:{user_id}"), \
+        with self.locks.hold(f"user:{user_id}") as lease, \
                 audited("user.delete", who=who.label(), etude=who.etude, target=user_id) as line:
             rep = self.load(user_id, who)
             line.update(etude=(rep.get("attributes") or {}).get("etude", [None])[0],
@@ -292,6 +292,7 @@ class UserService:
                 check_if_match(self.render(rep, ctx)["meta"]["version"], if_match)
             # Keycloak drops a deleted user's sessions with him: no separate logout (R8).
             self.store.delete(user_id)
+            lease.user_deleted(f"user:{user_id}")  # and his lock link
 
     # -- converging (R8, R9, reconcile, team membership) -------------------------------------
     def converge(self, user_id: str, who: str, today: date | None = None,

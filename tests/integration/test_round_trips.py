@@ -30,7 +30,7 @@ EXPECTED = {
     "PATCH one attribute": 5,
     "PATCH one attribute of a CDD": 5,  # his day-index group's id comes with his groups
     "PATCH that ends access": 7,  # … disabled first, sessions ended, platform group left
-    "delete": 4,  # lock, read (étude check), DELETE (sessions go with the user), unlock
+    "delete": 3,  # lock, read (étude check), DELETE (sessions and lock go with the user)
     "team: add a member": 12,
     "team: remove a member": 11,
 }
