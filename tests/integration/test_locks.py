@@ -336,3 +336,20 @@ def test_both_lets_go_of_its_group_when_the_link_is_busy(admin_gw: Gateway) -> N
             Locks(admin_gw, wait_seconds=0.5, user_groups_too=True).hold(f"user:{user_id}"):
         pass
     assert admin_gw.group_by_path(f"{LOCKS_ROOT}/user:{user_id}") is None
+
+
+def test_without_the_lock_provider_a_dead_holder_is_named_in_the_log(
+        admin_gw: Gateway, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A realm bootstrapped before this version: Keycloak still refuses a second link, but
+    shows none, so a dead holder's link cannot be taken over; the log says what to run."""
+    import connector.keycloak.locks as locks_module
+
+    monkeypatch.setattr(locks_module, "LOCK_PROVIDER", "no-such-provider")
+    user_id = _plain_user(admin_gw)
+    admin_gw.request("POST", admin_gw.path("/users/{u}/federated-identity/{p}", u=user_id,
+                                           p="no-such-provider"),
+                     body={"userId": "dead", "userName": "2000-01-01T00:00:00.000000Z"})
+    with pytest.raises(LockBusy), Locks(admin_gw, wait_seconds=0.3).hold(f"user:{user_id}"):
+        pass
+    assert "Run `connector bootstrap`" in caplog.text
