@@ -89,27 +89,27 @@ class UserChecks:
                                detail_fr="Un utilisateur ne peut pas changer d'étude.")
         return str(given)
 
-    def strict_email(self, scim: dict[str, Any]) -> str | None:
-        """R2: the primary address, when a platform of the user wants one account per address."""
-        platforms = (scim.get(ETUDE_USER) or {}).get("platforms") or []
-        strict = any(not self.mappings.platforms[p].shared_email for p in platforms)
-        email = primary_email(scim)
-        return email.lower() if email and strict else None
+    def claims(self, scim: dict[str, Any] | None) -> set[tuple[str, str]]:
+        """R2: the (platform, address) pairs a record holds on platforms that want one account
+        per address (the primary address, lower-cased)."""
+        return strict_claims(scim, {k for k, p in self.mappings.platforms.items()
+                                    if not p.shared_email})
 
-    def email_lock(self, scim: dict[str, Any]) -> AbstractContextManager[Any]:
-        """Hold the address while it is checked and written, so two writers cannot both take it."""
-        email = self.strict_email(scim)
-        if email is None:
+    def email_lock(self, scim: dict[str, Any],
+                   old: dict[str, Any] | None = None) -> AbstractContextManager[Any]:
+        """Hold the address while it is checked and written, so two writers cannot both take
+        it; only when the write claims it on a platform the stored record did not."""
+        emails = {email for _, email in self.claims(scim) - self.claims(old)}
+        if not emails:
             return nullcontext()
-        return self.locks.hold("email:" + hashlib.sha256(email.encode()).hexdigest()[:40])
+        return self.locks.hold("email:" + hashlib.sha256(emails.pop().encode()).hexdigest()[:40])
 
-    def check_email_unique(self, scim: dict[str, Any], user_id: str | None) -> None:
-        """R2: on a platform that forbids shared addresses, one account per address."""
-        email = self.strict_email(scim)
-        platforms = (scim.get(ETUDE_USER) or {}).get("platforms") or []
-        for platform in [p for p in platforms if not self.mappings.platforms[p].shared_email]:
-            if email is None:
-                return
+    def check_email_unique(self, scim: dict[str, Any], user_id: str | None,
+                           old: dict[str, Any] | None = None) -> None:
+        """R2: on a platform that forbids shared addresses, one account per address; checked
+        where the write claims an address the stored record did not hold there, so that an
+        address two accounts already share (made outside SCIM) never blocks, say, a departure."""
+        for platform, email in sorted(self.claims(scim) - self.claims(old)):
             query = UserQuery(email=email).with_attribute("platforms", platform)
             if any(u["id"] != user_id for u in self.store.search(query, 0, 5)):
                 label = self.mappings.platforms[platform].label
@@ -117,3 +117,12 @@ class UserChecks:
                                  f"account; {label} needs one address per account (R2).",
                                  detail_fr=f"L'adresse e-mail est déjà utilisée par un autre "
                                  f"compte {label} ; {label} exige une adresse par compte (R2).")
+
+
+def strict_claims(scim: dict[str, Any] | None, strict: set[str]) -> set[tuple[str, str]]:
+    """R2: (platform, lower-cased primary address) for each of the record's strict platforms."""
+    email = primary_email(scim) if scim else None
+    if not email:
+        return set()
+    platforms = (scim or {}).get(ETUDE_USER, {}).get("platforms") or []
+    return {(p, email.lower()) for p in platforms if p in strict}

@@ -213,8 +213,8 @@ class UserService:
             before = strip_read_only(writable(old), "User")
             line["changed"] = changed_attributes(before, scim) + (["password"] if password
                                                                   else [])
-            with self.checks.email_lock(scim):
-                self.checks.check_email_unique(scim, user_id)
+            with self.checks.email_lock(scim, old):
+                self.checks.check_email_unique(scim, user_id, old)
                 decision = self.access.decide(scim)
                 new_rep = self._run(user_id, rep, groups, scim, decision, password,
                                     lease.check, line)

@@ -188,3 +188,32 @@ def test_writes_racing_a_delete_answer_404_never_5xx(servers, tokens, e1, kc):
         assert kc.find(kc.path("/users/{u}", u=uid)) is None
     print(f"\nwrites racing deletes: {dict(sorted(outcomes.items()))}")
     assert set(outcomes) <= {200, 204, 404} and outcomes[204] == 3
+
+
+def _race_for_an_address(servers: Any, token: str, address: str, seed: int) -> list[int]:
+    """Six HR threads, on either replica, create a V3 account with one address at once."""
+    start = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def create(i: int) -> None:
+        writer = Writer(servers, token, random.Random(seed + i))
+        body = granted_user(platforms=["v3"])
+        body["emails"] = [{"value": address, "primary": True}]
+        start.wait()
+        statuses.append(writer.send("POST", "/Users", body).status_code)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_one_v3_address_is_taken_once_by_racing_creates(servers, tokens):
+    """R2 on two replicas: the address's lock lets one create through, the others answer 409
+    uniqueness."""
+    for round_ in range(3):
+        address = f"{unique('race')}@etude.example"
+        statuses = _race_for_an_address(servers, tokens["E1"], address, SEED + 10 * round_)
+        assert statuses == [201] + [409] * 5, statuses

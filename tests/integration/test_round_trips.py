@@ -29,6 +29,8 @@ EXPECTED = {
     "replace": 5,  # lock, user and groups, PUT, unlock
     "PATCH one attribute": 5,
     "PATCH one attribute of a CDD": 5,  # his day-index group's id comes with his groups
+    "PATCH one attribute of a V3 user": 5,  # an address he keeps is not checked again (R2)
+    "PATCH that gives a V3 user a new address": 8,  # + the address's lock, its check, unlock
     "PATCH that ends access": 7,  # … disabled first, sessions ended, platform group left
     "delete": 3,  # lock, read (étude check), DELETE (sessions and lock go with the user)
     "team: add a member": 12,
@@ -101,6 +103,12 @@ def test_each_operation_costs_the_calls_its_answer_needs(e1, app, warm):
     cdd_id = e1.post("/Users", json=cdd).json["id"]
     count("PATCH one attribute of a CDD", lambda: e1.patch(f"/Users/{cdd_id}", json=ops(
         {"op": "replace", "path": "title", "value": "Comptable"})), 200)
+    v3_id = e1.post("/Users", json=granted_user(platforms=["mars", "v3"])).json["id"]
+    count("PATCH one attribute of a V3 user", lambda: e1.patch(f"/Users/{v3_id}", json=ops(
+        {"op": "replace", "path": "title", "value": "Comptable"})), 200)
+    count("PATCH that gives a V3 user a new address", lambda: e1.patch(
+        f"/Users/{v3_id}", json=ops({"op": "replace", "path": "emails", "value": [
+            {"value": f"{unique('new')}@etude.example", "primary": True}]})), 200)
     tid = e1.post("/Groups", json={"schemas": [G, EG], "displayName": unique("rt"),
                                    EG: {"delegatedPermissions": ["send_reminders"],
                                         "platforms": ["mars"]}}).json["id"]

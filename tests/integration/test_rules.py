@@ -83,6 +83,35 @@ def test_r2_one_address_may_serve_several_mars_accounts_but_not_v3(e1, e2):
     assert e1.post("/Users", json=mars_only).status_code == 201
 
 
+def test_r2_an_address_is_checked_when_claimed_on_v3_not_on_every_write(e1, kc):
+    """A write that claims a V3 address the record did not hold there is checked (a new
+    address, or V3 added); one that keeps it is not, so that two accounts already sharing an
+    address (made in the admin console) never block a departure."""
+    taken = f"{unique('v3')}@etude.example"
+    first = granted_user(platforms=["v3"])
+    first["emails"] = [{"value": taken, "primary": True}]
+    first_id = e1.post("/Users", json=first).json["id"]
+    mars = granted_user(platforms=["mars"])
+    mars["emails"] = [{"value": taken, "primary": True}]
+    mars_id = e1.post("/Users", json=mars).json["id"]
+    r = e1.patch(f"/Users/{mars_id}", json={"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": f"{E}:platforms", "value": ["mars", "v3"]}]})
+    assert r.status_code == 409 and r.json["scimType"] == "uniqueness"  # V3 added: claimed
+    other = e1.post("/Users", json=granted_user(platforms=["v3"])).json
+    r = e1.patch(f"/Users/{other['id']}", json={"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "emails", "value": [{"value": taken, "primary": True}]}]})
+    assert r.status_code == 409 and r.json["scimType"] == "uniqueness"  # new address: claimed
+    # The same address given to the other V3 account behind the connector's back:
+    rep = kc_user(kc, other["id"])
+    kc.request("PUT", kc.path("/users/{u}", u=other["id"]),
+               body={k: v for k, v in rep.items() if k != "federatedIdentities"} | {
+                   "email": taken})
+    r = e1.patch(f"/Users/{first_id}", json={"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "active", "value": False}]})
+    assert r.status_code == 200, r.json  # the departure is applied, not refused
+    assert kc_user(kc, first_id)["enabled"] is False
+
+
 # -- R3 password ----------------------------------------------------------------------------
 def test_r3_password_rule_in_scim_on_post_put_patch(e1, caplog):
     numeric = granted_user()
