@@ -6,34 +6,35 @@ runs under a lock named after its resource (`user:<id>`, `team:<id>`, `etude:<co
 
 A lock (but a user's, below) is a child group of `/connector-locks` named after the key:
 Keycloak's database refuses two sibling groups of one name (a unique constraint, shared by every
-node of a cluster), so creating it is an atomic test-and-set, and deleting it releases it. The
-group carries its owner and the moment its lease ends; a lock whose lease has ended belongs to a
-writer that died (process killed, Keycloak gone mid-request) and is taken over by deleting that
-very group by id. The lease is longer than any request may last (gunicorn's timeout), and a
-holder checks it before each step, so a writer that outlives its lease stops instead of racing
-its successor.
+node of a cluster), so creating it is an atomic test-and-set, and renaming it to a tombstone
+(`released.<random>`, by id) releases it: a group's DELETE would empty Keycloak's user cache for
+the whole realm on every node (`UserCacheSession.preRemove`), a rename leaves it; `sweep()`
+deletes the tombstones once a night. The group carries its owner and the moment its lease ends;
+a lock whose lease has ended belongs to a writer that died (process killed, Keycloak gone
+mid-request) and is taken over by burying that very group by id. The lease is longer than any
+request may last (gunicorn's timeout), and a holder checks it before each step, so a writer that
+outlives its lease stops instead of racing its successor.
 
 A user's lock (`user:<id>`, the most frequent by far) is a link of that very user to the
-identity provider `connector-write-lock` (disabled, made by bootstrap) instead: Keycloak keeps one
-link per user and provider (a primary key, shared by every node), so its POST is an atomic
-test-and-set too (`409` while held), and its DELETE releases it. Deleting a group empties
-Keycloak's user cache for the whole realm on every node (`UserCacheSession.preRemove`), where a
-link touches only its user's entry: every user write and every read after it stay on the cache.
-The link's id names its holder and its user name the moment its lease ends. A link is deleted by
-user, not by id, so a dead holder's link is taken over under a group lock of its own (rare: only
-after a crash), once its lease has ended by more than `SKEW`, and a holder releases only while
-its own lease runs: the two never meet while the replicas' clocks agree within `SKEW`.
-Beside replicas of 0.2.0 or earlier, which lock users by group, `user_groups_too` (setting
-`CONNECTOR_USER_LOCKS=both`) takes the group, then the link: it excludes both kinds of writer.
+identity provider `connector-write-lock` (disabled, made by bootstrap) instead: Keycloak keeps
+one link per user and provider (a primary key, shared by every node), so its POST is an atomic
+test-and-set too (`409` while held), and its DELETE releases it, touching only that user's cache
+entry: no tombstone to sweep. The link's id names its holder and its user name the moment its
+lease ends. A link is deleted by user, not by id, so a dead holder's link is taken over under a
+group lock of its own (rare: only after a crash), once its lease has ended by more than `SKEW`,
+and a holder releases only while its own lease runs: the two never meet while the replicas'
+clocks agree within `SKEW`. Beside replicas of 0.2.0 or earlier, which lock users by group,
+`user_groups_too` (setting `CONNECTOR_USER_LOCKS=both`) takes the group, then the link: it
+excludes both kinds of writer.
 
 Inside one process a plain mutex per key comes first, so threads of one replica queue without
 asking Keycloak, and a thread that already holds a key may take it again (a team write that
 touches a member takes the member's lock).
 
 A server releases in the background (`release_later`): once a write's last step is done, the
-lock is released while the answer is rendered and sent, instead of before. The key stays
-held until that release has landed (the mutex passes to the releasing thread), so no writer of
-this process or another ever sees the resource between the last write and the release; only the
+lock is released while the answer is rendered and sent, instead of before. The key stays held
+until that release has landed (the mutex passes to the releasing thread), so no writer of this
+process or another ever sees the resource between the last write and the release; only the
 client stops waiting for the release. `settle()` waits for the releases under way (tests that
 count calls, and the end of a process).
 """
@@ -64,6 +65,8 @@ log = logging.getLogger("connector.locks")
 STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_KEY = 200
 USER_KEY = "user:"
+TOMBSTONE = "released."  # a released lock group's name: keys never start so
+SWEEP_PAGE = 100
 SKEW = timedelta(seconds=5)  # how far the replicas' clocks may disagree
 
 
@@ -338,26 +341,55 @@ class Locks:
         return True
 
     def _take_over_if_stale(self, key: str) -> None:
-        """Delete a lock whose lease has ended (its holder died); by id, so only once."""
-        found = self.gw.group_by_path(f"{LOCKS_ROOT}/{key}")
+        """Bury a lock whose lease has ended (its holder died); by id, so only once."""
+        found = self._lock_group(key)
         if found is None:
             return
         ends = _parse(((found.get("attributes") or {}).get("leaseEnds") or [None])[0])
         if ends is None or ends < datetime.now(UTC):
-            self.gw.request("DELETE", self.gw.path("/groups/{g}", g=str(found["id"])),
-                            ok=(204, 404))
+            self._bury(str(found["id"]))
 
     def _release(self, held: Held, lease: Lease) -> None:
-        """Delete the lock group, or the lock link while its lease runs (after, a successor
-        may hold it); if Keycloak is gone, the lease frees it later."""
+        """Bury the lock group, and delete the lock link while its lease runs (after, a
+        successor may hold it); if Keycloak is gone, the lease frees it later."""
         with contextlib.suppress(Exception):  # an unreleased lock only delays the next writer
             if held.user is not None and lease.running():
                 self.gw.request("DELETE", self.gw.path(
                     "/users/{u}/federated-identity/{p}", u=held.user, p=LOCK_PROVIDER),
                     ok=(204, 404))
             if held.group is not None:
-                self.gw.request("DELETE", self.gw.path("/groups/{g}", g=held.group),
-                                ok=(204, 404))
+                self._bury(held.group)
+
+    def _lock_group(self, key: str) -> dict[str, Any] | None:
+        """The lock group of `key`, asked of the database (Keycloak's group-by-path cache can
+        still name a group renamed since, under concurrent renames)."""
+        found = self.gw.get(self.gw.path("/groups/{g}/children", g=self.root()), search=key,
+                            exact="true", first=0, max=10, briefRepresentation="false")
+        return next((g for g in found if g.get("name") == key), None)
+
+    def _bury(self, group_id: str) -> None:
+        """Rename a lock group to a tombstone (by id: only that group, held or not)."""
+        self.gw.request("PUT", self.gw.path("/groups/{g}", g=group_id),
+                        body={"name": f"{TOMBSTONE}{uuid.uuid4().hex}"}, ok=(204, 404))
+
+    def sweep(self) -> int:
+        """Delete the tombstones of released lock groups; return how many. Nightly (`expire`):
+        each group's DELETE empties Keycloak's user cache for the realm, a burst once a night
+        instead of once a write. Any tombstone may go: nobody holds one."""
+        swept, first = 0, 0
+        while True:
+            page = self.gw.get(self.gw.path("/groups/{g}/children", g=self.root()),
+                               search=TOMBSTONE, first=first, max=SWEEP_PAGE,
+                               briefRepresentation="true")
+            for group in page:
+                if str(group.get("name", "")).startswith(TOMBSTONE):
+                    self.gw.request("DELETE", self.gw.path("/groups/{g}", g=str(group["id"])),
+                                    ok=(204, 404))
+                    swept += 1
+                else:
+                    first += 1  # a lock held now: step over it
+            if len(page) < SWEEP_PAGE:
+                return swept
 
 
 def _pause(key: str, pause: float, deadline: float, wait_seconds: float) -> float:

@@ -140,6 +140,8 @@ class Lifecycle:
             taken_over = self.state.acquire(owner)
         try:
             self._expire_days(report, as_of, dry_run, owner)
+            if not dry_run:
+                self._sweep_locks(report)
         finally:
             if not dry_run:
                 try:
@@ -151,6 +153,13 @@ class Lifecycle:
                 "owner": taken_over.owner,
                 "since": taken_over.started.isoformat() if taken_over.started else None}
         return report
+
+    def _sweep_locks(self, report: Report) -> None:
+        """Delete the day's released lock groups (locks.py), one burst a night."""
+        try:
+            report.extra["releasedLocksSwept"] = self.users.locks.sweep()
+        except Exception as exc:  # they wait for the next night; nobody holds them
+            log.warning("expire: could not sweep released locks: %s", exc)
 
     def _expire_days(self, report: Report, as_of: date, dry_run: bool, owner: str) -> None:
         marker = self.state.last_completed()

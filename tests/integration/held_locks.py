@@ -33,3 +33,13 @@ def drop_locks(gw: Gateway) -> None:
         return
     for lock in gw.get(gw.path("/groups/{g}/children", g=root["id"]), first=0, max=1000):
         gw.request("DELETE", gw.path("/groups/{g}", g=lock["id"]), ok=(204, 404))
+
+
+def lock_group(gw: Gateway, key: str) -> dict[str, object] | None:
+    """The lock group of `key`, from the database (group-by-path may be cached: locks.py)."""
+    root = gw.group_by_path(LOCKS_ROOT)
+    if root is None:
+        return None
+    found = gw.get(gw.path("/groups/{g}/children", g=root["id"]), search=key, exact="true",
+                   first=0, max=10, briefRepresentation="false")
+    return next((g for g in found if g["name"] == key), None)

@@ -138,7 +138,7 @@ def test_second_run_the_same_day_changes_nothing(e2, kc, life, job):
     calls = kc.calls
     second = life.expire(end + timedelta(days=1))
     assert second.users == [] and second.extra["days"] == 0
-    assert kc.calls - calls < 12  # lock, marker, release: no user read or written
+    assert kc.calls - calls < 12  # lock, marker, sweep, release: no user read or written
     # Even when the marker is lost, the same day again finds him already expired.
     job.set_last_completed(end)
     again = life.expire(end + timedelta(days=1))
@@ -253,3 +253,19 @@ def test_a_run_whose_lock_was_taken_over_stops(job):
         job.heartbeat("me:1:aaaa")
     assert not job.release("me:1:aaaa")
     assert job.lock_info().owner == "peer:2:bbbb"
+
+
+def test_a_run_sweeps_the_released_lock_groups(e2, life, job, app):
+    """Each group lock released during the day leaves a tombstone; the night deletes them."""
+    locks = app.extensions["services"].locks
+    for _ in range(2):
+        with locks.hold(f"test:{unique()}"):
+            pass
+    locks.settle()
+    report = life.expire(date(2031, 6, 2))
+    assert report.extra["releasedLocksSwept"] >= 2
+    children = locks.gw.get(locks.gw.path("/groups/{g}/children", g=locks.root()), first=0,
+                            max=1000, briefRepresentation="true")
+    assert not [g for g in children if g["name"].startswith("released.")]
+    dry = life.expire(date(2031, 6, 2), dry_run=True)
+    assert "releasedLocksSwept" not in dry.extra

@@ -12,9 +12,9 @@ import pytest
 
 from connector.keycloak.gateway import Gateway, connect
 from connector.keycloak.layout import LOCK_PROVIDER
-from connector.keycloak.locks import LOCKS_ROOT, SKEW, LockBusy, Locks
+from connector.keycloak.locks import SKEW, TOMBSTONE, LockBusy, Locks
 from tests.integration.conftest import unique
-from tests.integration.held_locks import drop_locks, plant_user_lock, user_lock
+from tests.integration.held_locks import drop_locks, lock_group, plant_user_lock, user_lock
 
 
 def _counter_group(gw: Gateway) -> str:
@@ -81,9 +81,9 @@ def test_a_dead_holders_lock_is_taken_over(admin_gw: Gateway) -> None:
                         {"name": key, "attributes": {"owner": ["dead"],
                                                      "leaseEnds": ["2000-01-01T00:00:00.0Z"]}})
     with locks.hold(key):
-        found = admin_gw.group_by_path(f"{LOCKS_ROOT}/{key}")
+        found = lock_group(admin_gw, key)
         assert found is not None and found["attributes"]["owner"] != ["dead"]
-    assert admin_gw.group_by_path(f"{LOCKS_ROOT}/{key}") is None
+    assert lock_group(admin_gw, key) is None
 
 
 def test_a_live_holder_makes_the_next_writer_wait_then_give_up(admin_gw: Gateway) -> None:
@@ -100,13 +100,48 @@ def test_a_thread_may_take_a_key_it_holds(admin_gw: Gateway) -> None:
     key = f"test:{unique()}"
     with locks.hold(key) as outer, locks.hold(key) as inner:
         assert inner is outer
-    assert admin_gw.group_by_path(f"{LOCKS_ROOT}/{key}") is None
+    assert lock_group(admin_gw, key) is None
 
 
 @pytest.mark.parametrize("key", ["", "a/b", "x" * 201])
 def test_bad_keys_are_refused(admin_gw: Gateway, key: str) -> None:
     with pytest.raises(ValueError), Locks(admin_gw).hold(key):
         pass
+
+
+def _tombstones(gw: Gateway, locks: Locks) -> list[str]:
+    children = gw.get(gw.path("/groups/{g}/children", g=locks.root()), first=0, max=1000,
+                      briefRepresentation="true")
+    return [g["id"] for g in children if g["name"].startswith(TOMBSTONE)]
+
+
+def test_a_released_group_lock_is_renamed_not_deleted(admin_gw: Gateway) -> None:
+    """A group's DELETE empties Keycloak's user cache for the realm: release renames it to a
+    tombstone (by id), which `sweep` deletes later."""
+    gw = _recording(admin_gw)
+    locks = Locks(gw)
+    locks.root()
+    gw.seen.clear()
+    key = f"test:{unique()}"
+    with locks.hold(key):
+        held = lock_group(admin_gw, key)
+        assert held is not None
+    assert [m for m, _ in gw.seen] == ["POST", "PUT"]
+    assert lock_group(admin_gw, key) is None
+    assert held["id"] in _tombstones(admin_gw, locks)
+
+
+def test_sweep_deletes_tombstones_and_no_lock_held(admin_gw: Gateway) -> None:
+    locks = Locks(admin_gw)
+    for _ in range(3):
+        with locks.hold(f"test:{unique()}"):
+            pass
+    held_key = f"test:{unique()}"
+    with locks.hold(held_key):
+        assert locks.sweep() >= 3
+        assert _tombstones(admin_gw, locks) == []
+        assert lock_group(admin_gw, held_key) is not None
+    assert len(_tombstones(admin_gw, locks)) == 1  # its own, for the next sweep
 
 
 class SlowRelease(Gateway):
@@ -117,7 +152,7 @@ class SlowRelease(Gateway):
         self.released: list[float] = []
 
     def send(self, method: str, path: str, **kwargs: Any) -> Any:
-        if method != "DELETE" or "/groups/" not in path:
+        if method != "PUT" or "/groups/" not in path:
             return super().send(method, path, **kwargs)
         time.sleep(0.5)
         answer = super().send(method, path, **kwargs)
@@ -145,7 +180,7 @@ def test_a_background_release_keeps_the_key_until_it_lands(admin_gw: Gateway) ->
     follower.join()
     locks.settle()
     assert len(gw.released) == 2 and entered[0] >= gw.released[0]  # nobody overtook it
-    assert admin_gw.group_by_path(f"{LOCKS_ROOT}/{key}") is None
+    assert lock_group(admin_gw, key) is None
 
 
 # -- a user's lock: a link of that user to the lock provider -------------------------------------
@@ -327,7 +362,7 @@ def test_both_excludes_replicas_of_either_kind(admin_gw: Gateway, other: type[Lo
     assert errors == []
     assert admin_gw.get(admin_gw.path("/users/{u}", u=user_id))["attributes"]["n"] == ["30"]
     assert user_lock(admin_gw, user_id) is None
-    assert admin_gw.group_by_path(f"{LOCKS_ROOT}/user:{user_id}") is None
+    assert lock_group(admin_gw, f"user:{user_id}") is None
 
 
 def test_both_lets_go_of_its_group_when_the_link_is_busy(admin_gw: Gateway) -> None:
@@ -335,7 +370,7 @@ def test_both_lets_go_of_its_group_when_the_link_is_busy(admin_gw: Gateway) -> N
     with Locks(admin_gw).hold(f"user:{user_id}"), pytest.raises(LockBusy), \
             Locks(admin_gw, wait_seconds=0.5, user_groups_too=True).hold(f"user:{user_id}"):
         pass
-    assert admin_gw.group_by_path(f"{LOCKS_ROOT}/user:{user_id}") is None
+    assert lock_group(admin_gw, f"user:{user_id}") is None
 
 
 def test_without_the_lock_provider_a_dead_holder_is_named_in_the_log(
