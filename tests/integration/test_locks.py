@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,15 +31,16 @@ def _bump(gw: Gateway, group_id: str) -> None:
                body={"name": group["name"], "attributes": {"n": [str(n)]}})
 
 
-def _hammer(replicas: list[Locks], gw: Gateway, group_id: str, threads: int,
+def _hammer(replicas: list[Locks], key: str, bump: Callable[[], None], threads: int,
             rounds: int) -> list[BaseException]:
+    """Threads spread over lock tables, each doing `rounds` read-change-writes under `key`."""
     errors: list[BaseException] = []
 
     def work(locks: Locks) -> None:
         try:
             for _ in range(rounds):
-                with locks.hold(f"test:{group_id}"):
-                    _bump(gw, group_id)
+                with locks.hold(key):
+                    bump()
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
 
@@ -51,11 +53,16 @@ def _hammer(replicas: list[Locks], gw: Gateway, group_id: str, threads: int,
     return errors
 
 
+def _hammer_group(replicas: list[Locks], gw: Gateway, group_id: str, threads: int,
+                  rounds: int) -> list[BaseException]:
+    return _hammer(replicas, f"test:{group_id}", lambda: _bump(gw, group_id), threads, rounds)
+
+
 def test_two_replicas_never_lose_a_write(admin_gw: Gateway) -> None:
     """Two lock tables (two processes' worth) share one Keycloak lock: no lost update."""
     group_id = _counter_group(admin_gw)
     replicas = [Locks(admin_gw), Locks(admin_gw)]
-    errors = _hammer(replicas, admin_gw, group_id, threads=6, rounds=5)
+    errors = _hammer_group(replicas, admin_gw, group_id, threads=6, rounds=5)
     assert errors == []
     assert admin_gw.get(admin_gw.path("/groups/{g}", g=group_id))["attributes"]["n"] == ["30"]
 
@@ -69,7 +76,7 @@ def test_without_the_lock_writes_are_lost(admin_gw: Gateway) -> None:
             from contextlib import nullcontext
             return nullcontext()
 
-    _hammer([NoLock(admin_gw)], admin_gw, group_id, threads=6, rounds=5)
+    _hammer_group([NoLock(admin_gw)], admin_gw, group_id, threads=6, rounds=5)
     final = int(admin_gw.get(admin_gw.path("/groups/{g}", g=group_id))["attributes"]["n"][0])
     assert final < 30
 
@@ -201,23 +208,8 @@ def _bump_user(gw: Gateway, user_id: str) -> None:
 
 def _hammer_user(replicas: list[Locks], gw: Gateway, user_id: str, threads: int,
                  rounds: int) -> list[BaseException]:
-    errors: list[BaseException] = []
-
-    def work(locks: Locks) -> None:
-        try:
-            for _ in range(rounds):
-                with locks.hold(f"user:{user_id}"):
-                    _bump_user(gw, user_id)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    workers = [threading.Thread(target=work, args=(replicas[i % len(replicas)],))
-               for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return errors
+    return _hammer(replicas, f"user:{user_id}", lambda: _bump_user(gw, user_id), threads,
+                   rounds)
 
 
 class Recording(Gateway):
