@@ -102,6 +102,15 @@ class Held:
     user: str | None = None
 
 
+@dataclass(frozen=True)
+class Birth:
+    """A user's lock link sent with his creation (the POST's `federatedIdentities`): he is
+    born held by this writer, who then holds his key without a lock POST of its own."""
+
+    link: dict[str, str]
+    started: float  # time.monotonic() before the POST: the lease counts from there
+
+
 @dataclass
 class Lease:
     """What one holder knows of its locks: when the earliest lease ends."""
@@ -152,9 +161,17 @@ class Locks:
         self._root: str | None = None
 
     # -- public ---------------------------------------------------------------------------
+    def birth(self) -> Birth:
+        """A lock link to create a user with, for `hold(f"user:{id}", born=...)` after."""
+        started = time.monotonic()
+        ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+        return Birth({"identityProvider": LOCK_PROVIDER, "userId": self._token(),
+                      "userName": _stamp(ends)}, started)
+
     @contextmanager
-    def hold(self, key: str) -> Iterator[Lease]:
-        """Hold one key for the duration of the block (re-entrant within a thread)."""
+    def hold(self, key: str, born: Birth | None = None) -> Iterator[Lease]:
+        """Hold one key for the duration of the block (re-entrant within a thread); `born`:
+        the user was created holding it."""
         if not key or len(key) > MAX_KEY or "/" in key:
             raise ValueError(f"bad lock key {key!r}")
         mine = self._local.held.get(key)
@@ -163,20 +180,23 @@ class Locks:
             return
         deadline = time.monotonic() + self.wait_seconds
         mutex = self._mutex(key)
-        handed_over = False
+        owned = handed_over = False
         try:
-            if not mutex.acquire(timeout=self.wait_seconds):
+            # Born held, the key is this writer's already: a thread of this process that found
+            # the new user first waits on the link, so the mutex is not waited for.
+            owned = mutex.acquire(timeout=0 if born else self.wait_seconds)
+            if not owned and born is None:
                 raise LockBusy(key, self.wait_seconds)
             try:
-                lease = self._acquire(key, deadline)
+                lease = self._acquire(key, deadline, born)
                 self._local.held[key] = lease
                 try:
                     yield lease
                 finally:
                     del self._local.held[key]
-                    handed_over = self._let_go(key, lease, mutex)
+                    handed_over = self._let_go(key, lease, mutex if owned else None)
             finally:
-                if not handed_over:
+                if owned and not handed_over:
                     mutex.release()
         finally:
             if not handed_over:
@@ -191,7 +211,7 @@ class Locks:
                 return
             wait_for(under_way)
 
-    def _let_go(self, key: str, lease: Lease, mutex: threading.Lock) -> bool:
+    def _let_go(self, key: str, lease: Lease, mutex: threading.Lock | None) -> bool:
         """Release now, or hand the key to the releasing thread (True) when releasing later."""
         if self._releaser is None:
             self._release(lease.held[key], lease)
@@ -206,11 +226,13 @@ class Locks:
         done.add_done_callback(self._discard)
         return True
 
-    def _release_then_free(self, key: str, lease: Lease, mutex: threading.Lock) -> None:
+    def _release_then_free(self, key: str, lease: Lease,
+                           mutex: threading.Lock | None) -> None:
         try:
             self._release(lease.held[key], lease)
         finally:
-            mutex.release()
+            if mutex is not None:
+                mutex.release()
             self._forget(key)
 
     def _discard(self, done: Future[None]) -> None:
@@ -246,21 +268,33 @@ class Locks:
             self._root = str(found["id"])
         return self._root
 
-    def _acquire(self, key: str, deadline: float) -> Lease:
+    def _acquire(self, key: str, deadline: float, born: Birth | None = None) -> Lease:
         if not key.startswith(USER_KEY):
             return self._acquire_group(key, deadline)
+        link = None if born is None else Lease(
+            born.started + self.lease_seconds, {key: Held(user=key[len(USER_KEY):])},
+            self.call_seconds)
         if not self.user_groups_too:
-            return self._acquire_link(key, deadline)
+            return link or self._acquire_link(key, deadline)
         # Beside replicas that lock users by group (a rolling upgrade): the group, then the link.
-        group = self._acquire_group(key, deadline)
         try:
-            link = self._acquire_link(key, deadline)
+            group = self._acquire_group(key, deadline)
+        except BaseException:
+            if link is not None:
+                self._release(link.held[key], link)
+            raise
+        try:
+            link = link or self._acquire_link(key, deadline)
         except BaseException:
             self._release(group.held[key], group)
             raise
         return Lease(min(group.ends, link.ends),
                      {key: Held(group=group.held[key].group, user=link.held[key].user)},
                      self.call_seconds)
+
+    def _token(self) -> str:
+        """A holder's name: this process and a random part (one per acquisition)."""
+        return f"{self.owner}:{uuid.uuid4().hex[:8]}"
 
     def _acquire_group(self, key: str, deadline: float) -> Lease:
         pause, conflicts = 0.005, 0
@@ -269,7 +303,7 @@ class Locks:
             ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
             resp = self.gw.send("POST", self.gw.path("/groups/{g}/children", g=self.root()),
                                 body={"name": key, "attributes": {
-                                    "owner": [f"{self.owner}:{uuid.uuid4().hex[:8]}"],
+                                    "owner": [self._token()],
                                     "leaseEnds": [_stamp(ends)]}},
                                 ok=(201, 404, 409))
             if resp.status_code == 201:
@@ -289,7 +323,7 @@ class Locks:
         """Link the user to LOCK_PROVIDER, the link's id naming this holder."""
         user_id = key[len(USER_KEY):]
         path = self.gw.path("/users/{u}/federated-identity/{p}", u=user_id, p=LOCK_PROVIDER)
-        token = f"{self.owner}:{uuid.uuid4().hex[:8]}"
+        token = self._token()
         pause, conflicts = 0.005, 0
         while True:
             started = time.monotonic()

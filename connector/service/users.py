@@ -142,17 +142,22 @@ class UserService:
                 rep = user_to_keycloak(scim, status=decision.status, issues=decision.issues,
                                        ends_on=decision.ends)
                 rep["groups"] = sorted(self.access.wanted([], scim, decision))
+                born = None
                 if password:
                     rep["credentials"] = [{"type": "password", "value": password,
                                            "temporary": False}]
                 elif decision.status == "granted":
                     rep["requiredActions"] = ["UPDATE_PASSWORD"]
+                    # R3's mail follows under his lock: he is created holding it.
+                    born = self.locks.birth()
+                    rep["federatedIdentities"] = [*rep.get("federatedIdentities", []),
+                                                  born.link]
                 user_id = self._post(rep, scim["userName"])
             line.update(target=user_id, status=decision.status,
                         changed=changed_attributes(None, scim) + (["password"] if password
                                                                   else []))
-            if decision.status == "granted" and not password:
-                with self.locks.hold(f"user:{user_id}"):
+            if born is not None:
+                with self.locks.hold(f"user:{user_id}", born=born):
                     fresh = self.store.get(user_id)
                     if fresh is None:
                         raise not_found(user_id)

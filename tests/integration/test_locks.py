@@ -331,7 +331,7 @@ def test_a_missing_users_lock_holds_nothing(admin_gw: Gateway) -> None:
 class GroupOnly(Locks):
     """A replica of 0.2.0 or earlier: every key, users' included, is a lock group."""
 
-    def _acquire(self, key: str, deadline: float) -> Any:
+    def _acquire(self, key: str, deadline: float, born: Any = None) -> Any:
         return self._acquire_group(key, deadline)
 
 
@@ -380,3 +380,26 @@ def test_without_the_lock_provider_a_dead_holder_is_named_in_the_log(
     with pytest.raises(LockBusy), Locks(admin_gw, wait_seconds=0.3).hold(f"user:{user_id}"):
         pass
     assert "Run `connector bootstrap`" in caplog.text
+
+
+@pytest.mark.parametrize("groups_too", [False, True], ids=["link", "both"])
+def test_a_user_created_with_his_lock_link_is_held_from_birth(admin_gw: Gateway,
+                                                               groups_too: bool) -> None:
+    """A create that writes on after its POST (R3's mail) sends the lock link in the POST:
+    other writers wait from the first moment, and the creator holds without a lock POST."""
+    gw = _recording(admin_gw)
+    locks = Locks(gw, user_groups_too=groups_too)
+    locks.root()
+    born = locks.birth()
+    name = unique("born-")
+    user_id = admin_gw.created_id(admin_gw.path("/users"), {
+        "username": name, "enabled": True, "email": f"{name}@example.fr", "firstName": "A",
+        "lastName": "B", "federatedIdentities": [born.link]})
+    key = f"user:{user_id}"
+    with pytest.raises(LockBusy), Locks(admin_gw, wait_seconds=0.3).hold(key):
+        pass
+    gw.seen.clear()
+    with locks.hold(key, born=born):
+        assert user_lock(admin_gw, user_id)["userId"] == born.link["userId"]  # type: ignore[index]
+    assert [m for m, _ in gw.seen] == (["POST", "DELETE", "PUT"] if groups_too else ["DELETE"])
+    assert user_lock(admin_gw, user_id) is None
