@@ -1,5 +1,9 @@
 """Write locks held in Keycloak: one writer per resource, across threads and replicas.
 
+This module hands them out (mutexes, re-entrance, release in the background); a lock group is
+keycloak/lock_groups.py, a user's lock link keycloak/lock_links.py, the lease
+keycloak/lock_lease.py.
+
 Keycloak has no compare-and-set on users or groups, and a PUT replaces a representation whole,
 so two read-change-write cycles on one resource lose one of the writes. Every write therefore
 runs under a lock named after its resource (`user:<id>`, `team:<id>`, `etude:<code>`).
@@ -42,9 +46,7 @@ count calls, and the end of a process).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -53,84 +55,25 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from connector.keycloak.gateway import Gateway, KeycloakHTTPError
-from connector.keycloak.layout import LOCK_PROVIDER, LOCKS_ROOT
+from connector.keycloak.gateway import Gateway
+from connector.keycloak.layout import LOCKS_ROOT
+from connector.keycloak.lock_groups import TOMBSTONE, GroupLocks
+from connector.keycloak.lock_lease import (
+    SKEW,
+    STAMP,
+    Birth,
+    Held,
+    Lease,
+    LeaseExpired,
+    LockBusy,
+)
+from connector.keycloak.lock_links import USER_KEY, LinkLocks
 
-log = logging.getLogger("connector.locks")
+__all__ = ["LOCKS_ROOT", "SKEW", "STAMP", "TOMBSTONE", "Birth", "Held", "Lease",
+           "LeaseExpired", "LockBusy", "Locks"]
 
-STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_KEY = 200
-USER_KEY = "user:"
-TOMBSTONE = "released."  # a released lock group's name: keys never start so
-SWEEP_PAGE = 100
-SKEW = timedelta(seconds=5)  # how far the replicas' clocks may disagree
-
-
-class LockBusy(Exception):
-    """Another writer held the resource for longer than the wait allows."""
-
-    def __init__(self, key: str, seconds: float) -> None:
-        super().__init__(f"{key} is being written by another request (waited {seconds:.0f} s)")
-        self.key = key
-
-
-class LeaseExpired(Exception):
-    """A holder outlived its lease: it must stop writing, a successor may hold the key."""
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime(STAMP)
-
-
-def _parse(value: str | None) -> datetime | None:
-    try:
-        return datetime.strptime(value or "", STAMP).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class Held:
-    """What releases one key: its lock group (by id), its user's lock link, or nothing (the
-    user does not exist: no writer can change him, and ids are never reused)."""
-
-    group: str | None = None
-    user: str | None = None
-
-
-@dataclass(frozen=True)
-class Birth:
-    """A user's lock link sent with his creation (the POST's `federatedIdentities`): he is
-    born held by this writer, who then holds his key without a lock POST of its own."""
-
-    link: dict[str, str]
-    started: float  # time.monotonic() before the POST: the lease counts from there
-
-
-@dataclass
-class Lease:
-    """What one holder knows of its locks: when the earliest lease ends."""
-
-    ends: float  # time.monotonic() deadline
-    held: dict[str, Held] = field(default_factory=dict)
-    margin: float = 0.0  # the longest one Keycloak call may take
-
-    def check(self) -> None:
-        """Raise LeaseExpired unless one more call can end before the lease does."""
-        if not self.running():
-            raise LeaseExpired("the write took longer than its lock's lease")
-
-    def running(self) -> bool:
-        """True while one more call can end before the lease does."""
-        return time.monotonic() + self.margin < self.ends
-
-    def user_deleted(self, key: str) -> None:
-        """The user of `key` was deleted: his lock link went with him, nothing to release."""
-        self.held[key] = replace(self.held[key], user=None)
 
 
 class _Local(threading.local):
@@ -148,9 +91,7 @@ class Locks:
                  release_later: bool = False, user_groups_too: bool = False) -> None:
         self.gw = gw
         self.user_groups_too = user_groups_too
-        self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
-        self.call_seconds = call_seconds
         self._releaser = (ThreadPoolExecutor(2, thread_name_prefix="lock-release")
                           if release_later else None)
         self._releasing: set[Future[None]] = set()
@@ -158,15 +99,22 @@ class Locks:
         self._mutexes: dict[str, tuple[threading.Lock, int]] = {}
         self._table = threading.Lock()
         self._local = _Local()
-        self._root: str | None = None
+        self.groups = GroupLocks(gw, lease_seconds, wait_seconds, call_seconds, self._token)
+        self.links = LinkLocks(gw, lease_seconds, wait_seconds, call_seconds, self._token,
+                               self.hold)
 
     # -- public ---------------------------------------------------------------------------
     def birth(self) -> Birth:
         """A lock link to create a user with, for `hold(f"user:{id}", born=...)` after."""
-        started = time.monotonic()
-        ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-        return Birth({"identityProvider": LOCK_PROVIDER, "userId": self._token(),
-                      "userName": _stamp(ends)}, started)
+        return self.links.birth()
+
+    def root(self) -> str:
+        """The id of `/connector-locks`."""
+        return self.groups.root()
+
+    def sweep(self) -> int:
+        """Delete the tombstones of released lock groups (nightly); return how many."""
+        return self.groups.sweep()
 
     @contextmanager
     def hold(self, key: str, born: Birth | None = None) -> Iterator[Lease]:
@@ -255,27 +203,12 @@ class Locks:
                 self._mutexes[key] = (mutex, users - 1)
 
     # -- Keycloak ---------------------------------------------------------------------------
-    def root(self) -> str:
-        """Return the id of `/connector-locks`, creating it on first use (409: a peer did)."""
-        if self._root is None:
-            found = self.gw.group_by_path(LOCKS_ROOT)
-            if found is None:
-                self.gw.request("POST", self.gw.path("/groups"), body={"name": LOCKS_ROOT},
-                                ok=(201, 409))
-                found = self.gw.group_by_path(LOCKS_ROOT)
-            if found is None:
-                raise KeycloakHTTPError(404, "lock root vanished", "GET", LOCKS_ROOT)
-            self._root = str(found["id"])
-        return self._root
-
     def _acquire(self, key: str, deadline: float, born: Birth | None = None) -> Lease:
         if not key.startswith(USER_KEY):
             return self._acquire_group(key, deadline)
-        link = None if born is None else Lease(
-            born.started + self.lease_seconds, {key: Held(user=key[len(USER_KEY):])},
-            self.call_seconds)
+        link = None if born is None else self.links.born(key, born)
         if not self.user_groups_too:
-            return link or self._acquire_link(key, deadline)
+            return link or self.links.acquire(key, deadline)
         # Beside replicas that lock users by group (a rolling upgrade): the group, then the link.
         try:
             group = self._acquire_group(key, deadline)
@@ -284,151 +217,25 @@ class Locks:
                 self._release(link.held[key], link)
             raise
         try:
-            link = link or self._acquire_link(key, deadline)
+            link = link or self.links.acquire(key, deadline)
         except BaseException:
             self._release(group.held[key], group)
             raise
         return Lease(min(group.ends, link.ends),
                      {key: Held(group=group.held[key].group, user=link.held[key].user)},
-                     self.call_seconds)
+                     group.margin)
 
     def _token(self) -> str:
         """A holder's name: this process and a random part (one per acquisition)."""
         return f"{self.owner}:{uuid.uuid4().hex[:8]}"
 
     def _acquire_group(self, key: str, deadline: float) -> Lease:
-        pause, conflicts = 0.005, 0
-        while True:
-            started = time.monotonic()
-            ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-            resp = self.gw.send("POST", self.gw.path("/groups/{g}/children", g=self.root()),
-                                body={"name": key, "attributes": {
-                                    "owner": [self._token()],
-                                    "leaseEnds": [_stamp(ends)]}},
-                                ok=(201, 404, 409))
-            if resp.status_code == 201:
-                group_id = str(resp.headers.get("Location", "")).rstrip("/").rsplit("/", 1)[-1]
-                # The lease counts from before the POST: the holder never outlives it.
-                return Lease(started + self.lease_seconds, {key: Held(group=group_id)},
-                             self.call_seconds)
-            if resp.status_code == 404:  # the root was removed by hand: make it again
-                self._root = None
-                continue
-            conflicts += 1
-            if conflicts > 1:  # a first conflict is most often a release about to land
-                self._take_over_if_stale(key)
-            pause = _pause(key, pause, deadline, self.wait_seconds)
-
-    def _acquire_link(self, key: str, deadline: float) -> Lease:
-        """Link the user to LOCK_PROVIDER, the link's id naming this holder."""
-        user_id = key[len(USER_KEY):]
-        path = self.gw.path("/users/{u}/federated-identity/{p}", u=user_id, p=LOCK_PROVIDER)
-        token = self._token()
-        pause, conflicts = 0.005, 0
-        while True:
-            started = time.monotonic()
-            ends = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-            resp = self.gw.send("POST", path, body={"userId": token, "userName": _stamp(ends)},
-                                ok=(204, 404, 409))
-            if resp.status_code != 409:  # 404: no such user, nothing to hold
-                return Lease(started + self.lease_seconds,
-                             {key: Held(user=user_id if resp.status_code == 204 else None)},
-                             self.call_seconds)
-            conflicts += 1
-            # A first conflict is most often a release about to land.
-            seen = conflicts < 2 or self._take_over_link(user_id)
-            try:
-                pause = _pause(key, pause, deadline, self.wait_seconds)
-            except LockBusy:
-                if not seen:  # a link Keycloak refuses twice yet never shows
-                    log.warning("a user's lock link is not shown: is the identity provider "
-                                "%s missing? Run `connector bootstrap`", LOCK_PROVIDER)
-                raise
-
-    def _lock_link(self, user_id: str) -> dict[str, Any] | None:
-        """The user's lock link as Keycloak shows it: {} when none shows (none, or no provider
-        to show it), None when the user is gone (the next POST finds nothing to hold)."""
-        try:
-            links = self.gw.get(self.gw.path("/users/{u}/federated-identity", u=user_id))
-        except KeycloakHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return next((f for f in links if f.get("identityProvider") == LOCK_PROVIDER), {})
-
-    def _take_over_link(self, user_id: str) -> bool:
-        """Delete the user's lock link if its lease ended (its holder died); False when
-        Keycloak showed no link of a user it has."""
-        link = self._lock_link(user_id)
-        if not link:
-            return link is None
-        ends = _parse(link.get("userName"))
-        if ends is not None and ends + SKEW >= datetime.now(UTC):
-            return True
-        # Deleted by user, not by id: only under this lock, and only if still the same link.
-        with self.hold(f"takeover:{user_id}"):
-            again = self._lock_link(user_id)
-            if again and again.get("userId") == link.get("userId"):
-                self.gw.request("DELETE", self.gw.path(
-                    "/users/{u}/federated-identity/{p}", u=user_id, p=LOCK_PROVIDER),
-                    ok=(204, 404))
-        return True
-
-    def _take_over_if_stale(self, key: str) -> None:
-        """Bury a lock whose lease has ended (its holder died); by id, so only once."""
-        found = self._lock_group(key)
-        if found is None:
-            return
-        ends = _parse(((found.get("attributes") or {}).get("leaseEnds") or [None])[0])
-        if ends is None or ends < datetime.now(UTC):
-            self._bury(str(found["id"]))
+        return self.groups.acquire(key, deadline)
 
     def _release(self, held: Held, lease: Lease) -> None:
-        """Bury the lock group, and delete the lock link while its lease runs (after, a
-        successor may hold it); if Keycloak is gone, the lease frees it later."""
+        """Release the link, then bury the group; if Keycloak is gone, the lease frees them."""
         with contextlib.suppress(Exception):  # an unreleased lock only delays the next writer
-            if held.user is not None and lease.running():
-                self.gw.request("DELETE", self.gw.path(
-                    "/users/{u}/federated-identity/{p}", u=held.user, p=LOCK_PROVIDER),
-                    ok=(204, 404))
+            if held.user is not None:
+                self.links.release(held.user, lease)
             if held.group is not None:
-                self._bury(held.group)
-
-    def _lock_group(self, key: str) -> dict[str, Any] | None:
-        """The lock group of `key`, asked of the database (Keycloak's group-by-path cache can
-        still name a group renamed since, under concurrent renames)."""
-        found = self.gw.get(self.gw.path("/groups/{g}/children", g=self.root()), search=key,
-                            exact="true", first=0, max=10, briefRepresentation="false")
-        return next((g for g in found if g.get("name") == key), None)
-
-    def _bury(self, group_id: str) -> None:
-        """Rename a lock group to a tombstone (by id: only that group, held or not)."""
-        self.gw.request("PUT", self.gw.path("/groups/{g}", g=group_id),
-                        body={"name": f"{TOMBSTONE}{uuid.uuid4().hex}"}, ok=(204, 404))
-
-    def sweep(self) -> int:
-        """Delete the tombstones of released lock groups; return how many. Nightly (`expire`):
-        each group's DELETE empties Keycloak's user cache for the realm, a burst once a night
-        instead of once a write. Any tombstone may go: nobody holds one."""
-        swept, first = 0, 0
-        while True:
-            page = self.gw.get(self.gw.path("/groups/{g}/children", g=self.root()),
-                               search=TOMBSTONE, first=first, max=SWEEP_PAGE,
-                               briefRepresentation="true")
-            for group in page:
-                if str(group.get("name", "")).startswith(TOMBSTONE):
-                    self.gw.request("DELETE", self.gw.path("/groups/{g}", g=str(group["id"])),
-                                    ok=(204, 404))
-                    swept += 1
-                else:
-                    first += 1  # a lock held now: step over it
-            if len(page) < SWEEP_PAGE:
-                return swept
-
-
-def _pause(key: str, pause: float, deadline: float, wait_seconds: float) -> float:
-    """Sleep a jittered pause before the next attempt, or give up at the deadline."""
-    if time.monotonic() + pause > deadline:
-        raise LockBusy(key, wait_seconds)
-    time.sleep(pause * (0.5 + random.random()))
-    return min(pause * 2, 0.25)
+                self.groups.bury(held.group)

@@ -370,9 +370,9 @@ def test_without_the_lock_provider_a_dead_holder_is_named_in_the_log(
         caplog: pytest.LogCaptureFixture) -> None:
     """A realm bootstrapped before this version: Keycloak still refuses a second link, but
     shows none, so a dead holder's link cannot be taken over; the log says what to run."""
-    import connector.keycloak.locks as locks_module
+    import connector.keycloak.lock_links as links_module
 
-    monkeypatch.setattr(locks_module, "LOCK_PROVIDER", "no-such-provider")
+    monkeypatch.setattr(links_module, "LOCK_PROVIDER", "no-such-provider")
     user_id = _plain_user(admin_gw)
     admin_gw.request("POST", admin_gw.path("/users/{u}/federated-identity/{p}", u=user_id,
                                            p="no-such-provider"),
